@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "swift-cramfs",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "Cramfs", targets: ["Cramfs", "CramfsFormat"]),
+    .executable(name: "cramfs", targets: ["cramfs"]),
+    .executable(name: "mkcramfs", targets: ["mkcramfs"]),
+    .executable(name: "cramfsck", targets: ["cramfsck"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+  ],
+  targets: [
+    // The on-disk format: value types, constants, encode/decode. No I/O, no Foundation, no zlib.
+    .target(name: "CramfsFormat"),
+    .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // Reader, builder, checker and extractor over real files.
+    .target(
+      name: "Cramfs",
+      dependencies: [
+        "CramfsFormat", "CLibdeflate", "CZlib",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]),
+    // Command implementations shared by the three executables.
+    .target(
+      name: "CramfsCommands",
+      dependencies: ["Cramfs", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),
+    .executableTarget(name: "mkcramfs", dependencies: ["CramfsCommands"]),
+    .executableTarget(name: "cramfsck", dependencies: ["CramfsCommands"]),
+    // Helpers used only by tests: tree generators, seeded RNG, process runner.
+    .target(name: "CramfsTestSupport", dependencies: ["Cramfs"], path: "Tests/CramfsTestSupport"),
+    .testTarget(name: "CramfsFormatTests", dependencies: ["CramfsFormat"]),
+    .testTarget(name: "CramfsReaderTests", dependencies: ["Cramfs", "CramfsTestSupport"]),
+    .testTarget(name: "CramfsBuilderTests", dependencies: ["Cramfs", "CramfsTestSupport"]),
+    .testTarget(name: "CramfsCheckTests", dependencies: ["Cramfs", "CramfsTestSupport"]),
+    .testTarget(name: "CramfsCLITests", dependencies: ["Cramfs", "CramfsTestSupport"]),
+  ]
+)

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import SystemPackage
+
+/// A whole file mapped read-only into memory; unmapped when the last reference goes.
+///
+/// Immutable after creation, so it can be shared between threads.
+public final class MappedFile: @unchecked Sendable {
+  public let bytes: UnsafeRawBufferPointer
+  public let path: String
+
+  /// Maps the file at `path`.
+  ///
+  /// - Throws: ``CramfsError/Code/io`` naming the path and the system's reason.
+  public init(path: String) throws(CramfsError) {
+    self.path = path
+    let fd: FileDescriptor
+    do {
+      fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+    } catch {
+      throw CramfsError(.io, "cannot open \(path): \(error)", path: path)
+    }
+    defer { try? fd.close() }
+    var info = stat()
+    guard fstat(fd.rawValue, &info) == 0 else {
+      throw CramfsError(.io, "cannot stat \(path): \(Errno(rawValue: errno))", path: path)
+    }
+    guard info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFBLK else {
+      throw CramfsError(.io, "\(path) is not a regular file", path: path)
+    }
+    var length = Int(info.st_size)
+    if info.st_mode & S_IFMT == S_IFBLK {
+      length = Int(lseek(fd.rawValue, 0, SEEK_END))
+    }
+    guard length > 0 else {
+      bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+      return
+    }
+    guard let address = mmap(nil, length, PROT_READ, MAP_SHARED, fd.rawValue, 0), address != MAP_FAILED else {
+      throw CramfsError(.io, "cannot map \(path): \(Errno(rawValue: errno))", path: path)
+    }
+    bytes = UnsafeRawBufferPointer(start: address, count: length)
+  }
+
+  deinit {
+    if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+  }
+}

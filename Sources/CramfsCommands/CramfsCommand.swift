@@ -1,0 +1,12 @@
+import ArgumentParser
+import Cramfs
+
+/// `cramfs`: build, check, extract and inspect cramfs images.
+public struct CramfsCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "cramfs",
+    abstract: "Build, check, extract and inspect cramfs images.",
+    subcommands: [])
+
+  public init() {}
+}

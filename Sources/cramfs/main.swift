@@ -1,0 +1,3 @@
+import CramfsCommands
+
+CramfsCommand.main()

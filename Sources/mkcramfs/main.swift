@@ -1,0 +1,3 @@
+import CramfsCommands
+
+CramfsCommand.main()  // replaced by the mkcramfs front-end
