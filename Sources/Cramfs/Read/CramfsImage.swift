@@ -1,0 +1,162 @@
+/// A cramfs image opened for reading: path lookup, directory listing, stat, readlink and file data.
+///
+///     let image = try CramfsImage(path: "rootfs.cramfs")
+///     let node = try image.lookup("/etc/passwd")
+///     let text = try image.contents(of: node)
+///
+/// Either byte order, with or without the 512-byte pad, every block kind. The block size (the page size of
+/// the target) is not recorded in an image: it is detected from the data unless given.
+/// Immutable and `Sendable`: many threads may read at once. Corrupt input throws ``CramfsError`` naming
+/// what is wrong and where; nothing reads outside the image.
+public final class CramfsImage: Sendable {
+  /// Block sizes a reader tries, in order, when detecting.
+  public static let candidateBlockSizes = [4096, 16384, 65536, 8192, 32768]
+
+  public let storage: ImageStorage
+  /// The image's bytes, bounded by the superblock's `size` (when valid) and the file's length.
+  public let view: ByteView
+  public let geometry: ImageGeometry
+  public let superblock: Superblock
+  /// Bytes per block (= the target's page size).
+  public let blockSize: Int
+  /// Whether `blockSize` was detected from the data (rather than given, or assumed for lack of evidence).
+  public let blockSizeWasDetected: Bool
+  /// Length of the file or buffer the image was opened from.
+  public let fileLength: Int
+  let decompressors = DecompressorPool()
+
+  /// Opens the image file at `path` (memory-mapped).
+  ///
+  /// - Parameters:
+  ///   - blockSize: the block size if known; detected when nil.
+  ///   - offset: where the image starts inside the file (for an image inside a flash dump).
+  public convenience init(path: String, blockSize: Int? = nil, offset: Int = 0) throws(CramfsError) {
+    let mapping = try MappedFile(path: path)
+    try self.init(storage: ImageStorage(mapping: mapping), blockSize: blockSize, offset: offset)
+  }
+
+  /// Opens an image held in memory (the bytes are copied).
+  public convenience init<C: Collection>(bytes: C, blockSize: Int? = nil) throws(CramfsError) where C.Element == UInt8 {
+    try self.init(storage: ImageStorage(copying: bytes), blockSize: blockSize, offset: 0)
+  }
+
+  public init(storage: ImageStorage, blockSize: Int? = nil, offset: Int = 0) throws(CramfsError) {
+    guard offset >= 0, offset <= storage.bytes.count else {
+      throw CramfsError(.invalidArgument, "offset \(offset) is past the end of the file (\(storage.bytes.count) bytes)")
+    }
+    self.storage = storage
+    let bytes = UnsafeRawBufferPointer(rebasing: storage.bytes[offset...])
+    fileLength = bytes.count
+    let geometry = try ImageGeometry.detect(bytes)
+    let full = ByteView(bytes, byteOrder: geometry.byteOrder)
+    let superblock = try Superblock(decoding: full, at: geometry.superblockOffset)
+    self.geometry = geometry
+    self.superblock = superblock
+    if superblock.flags.contains(.fsidVersion2), Int(superblock.size) >= geometry.superblockOffset + Superblock.encodedSize {
+      view = full.prefix(Int(superblock.size))
+    } else {
+      view = full
+    }
+    guard superblock.root.fileType == .directory else {
+      throw CramfsError(.corrupted, "root is not a directory (mode 0o\(String(superblock.root.mode, radix: 8)))", offset: geometry.superblockOffset + 64)
+    }
+    if let blockSize {
+      guard blockSize >= 512, blockSize <= 1 << 20, blockSize & (blockSize - 1) == 0 else {
+        throw CramfsError(.invalidArgument, "block size \(blockSize) is not a power of two between 512 and 1 MiB")
+      }
+      self.blockSize = blockSize
+      blockSizeWasDetected = false
+    } else {
+      let detected = BlockSizeDetector.detect(view: view, superblock: superblock)
+      self.blockSize = detected ?? 4096
+      blockSizeWasDetected = detected != nil
+    }
+  }
+
+  // MARK: - Entries
+
+  /// The root directory.
+  public var root: Node {
+    Node(inode: superblock.root, name: [], entryOffset: geometry.superblockOffset + 64, inodeNumber: DirectoryEntry.inodeNumber(inode: superblock.root, entryOffset: 0), isRoot: true)
+  }
+
+  /// The entries of `directory`, in image order.
+  ///
+  /// - Throws: ``CramfsError/Code/wrongType`` if `directory` is not a directory; a decoding error if an
+  ///   entry is malformed or runs past the directory's size.
+  public func children(of directory: Node) throws(CramfsError) -> [Node] {
+    guard directory.type == .directory else {
+      throw CramfsError(.wrongType, "not a directory", offset: directory.entryOffset)
+    }
+    let size = Int(directory.inode.size)
+    guard size > 0, directory.inode.offsetWords != 0 else { return [] }
+    let start = directory.inode.byteOffset
+    let end = start + size
+    try view.checkRange(start, size, "a directory's entries")
+    var nodes: [Node] = []
+    var offset = start
+    while offset < end {
+      let entry = try DirectoryEntry(decoding: view, at: offset)
+      guard offset + entry.encodedSize <= end else {
+        throw CramfsError(.corrupted, "directory entry runs past the end of its directory (0x\(String(end, radix: 16)))", offset: offset)
+      }
+      nodes.append(Node(entry: entry))
+      offset += entry.encodedSize
+    }
+    return nodes
+  }
+
+  /// Looks up a path inside the image (`/a/b`, `a/b`; `/` or empty is the root). Symlinks are not followed.
+  ///
+  /// - Throws: ``CramfsError/Code/notFound`` naming the path when a component is missing.
+  public func lookup(_ path: String) throws(CramfsError) -> Node {
+    var stack: [Node] = [root]
+    for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+      if component == "." { continue }
+      if component == ".." {
+        if stack.count > 1 { stack.removeLast() }
+        continue
+      }
+      guard let current = stack.last, current.type == .directory else {
+        throw CramfsError(.notFound, "\(path): not a directory on the way", path: path)
+      }
+      let wanted = Array(component.utf8)
+      guard let child = try children(of: current).first(where: { $0.name == wanted }) else {
+        throw CramfsError(.notFound, "\(path): no such file or directory in the image", path: path)
+      }
+      stack.append(child)
+    }
+    return stack[stack.count - 1]
+  }
+
+  /// Every entry below the root, depth first in image order, with its path (`/a/b`).
+  ///
+  /// Stops with ``CramfsError/Code/corrupted`` if a directory's entries are reached twice (an offset loop).
+  public func walk(_ visit: (String, Node) throws(CramfsError) -> Void) throws(CramfsError) {
+    var seen: Set<Int> = []
+    func descend(_ directory: Node, _ path: String) throws(CramfsError) {
+      if directory.inode.offsetWords != 0, directory.inode.size != 0 {
+        guard seen.insert(directory.inode.byteOffset).inserted else {
+          throw CramfsError(.corrupted, "directory loop: entries at 0x\(String(directory.inode.byteOffset, radix: 16)) are reached twice", offset: directory.entryOffset, path: path.isEmpty ? "/" : path)
+        }
+      }
+      for child in try children(of: directory) {
+        let childPath = path + "/" + child.nameString
+        try visit(childPath, child)
+        if child.type == .directory { try descend(child, childPath) }
+      }
+    }
+    try descend(root, "")
+  }
+
+  // MARK: - Metadata
+
+  /// The attributes the kernel reports for `node` (times are always 0, the link count 1).
+  public func stat(_ node: Node) -> Stat { Stat(node: node) }
+
+  /// The target of a symlink.
+  public func readlink(_ node: Node) throws(CramfsError) -> [UInt8] {
+    guard node.type == .symlink else { throw CramfsError(.wrongType, "not a symlink", offset: node.entryOffset) }
+    return try read(node, offset: 0, count: Int(node.inode.size))
+  }
+}
