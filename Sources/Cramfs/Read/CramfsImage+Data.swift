@@ -69,7 +69,7 @@ extension CramfsImage {
   public func read(_ node: Node, offset: Int, count: Int) throws(CramfsError) -> [UInt8] {
     let size = Int(node.inode.size)
     guard offset >= 0, count >= 0 else { throw CramfsError(.invalidArgument, "negative offset or count") }
-    let end = min(size, offset + min(count, size))
+    let end = offset >= size ? offset : offset + min(count, size - offset)
     guard offset < end else {
       try requireFileLike(node)
       return []

@@ -131,10 +131,11 @@ public final class CramfsImage: Sendable {
 
   /// Every entry below the root, depth first in image order, with its path (`/a/b`).
   ///
-  /// Stops with ``CramfsError/Code/corrupted`` if a directory's entries are reached twice (an offset loop).
-  public func walk(_ visit: (String, Node) throws(CramfsError) -> Void) throws(CramfsError) {
+  /// Stops with ``CramfsError/Code/corrupted`` if a directory's entries are reached twice (an offset loop);
+  /// rethrows what `visit` throws.
+  public func walk(_ visit: (String, Node) throws -> Void) throws {
     var seen: Set<Int> = []
-    func descend(_ directory: Node, _ path: String) throws(CramfsError) {
+    func descend(_ directory: Node, _ path: String) throws {
       if directory.inode.offsetWords != 0, directory.inode.size != 0 {
         guard seen.insert(directory.inode.byteOffset).inserted else {
           throw CramfsError(.corrupted, "directory loop: entries at 0x\(String(directory.inode.byteOffset, radix: 16)) are reached twice", offset: directory.entryOffset, path: path.isEmpty ? "/" : path)
