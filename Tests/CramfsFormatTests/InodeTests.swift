@@ -37,7 +37,7 @@ import Testing
 
   @Test func truncatedInodeThrows() {
     let bytes: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
-    bytes.withUnsafeBytes { raw in
+    _ = bytes.withUnsafeBytes { raw in
       #expect(throws: CramfsError.self) { try Inode(decoding: ByteView(raw, byteOrder: .little), at: 0) }
     }
   }
