@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What ``ImageBuilder/build(from:to:options:)`` makes, and how.
+///
+/// The defaults make a classic image that every kernel reads: 4096-byte blocks, host byte order,
+/// no pad, no holes, libdeflate at ``defaultLibdeflateLevel``.
+///
+///     var options = BuildOptions()
+///     options.byteOrder = .big
+///     options.holes = true
+///     let report = try ImageBuilder.build(from: "rootfs", to: "rootfs.cramfs", options: options)
+public struct BuildOptions: Sendable {
+  /// The block sizes the kernel uses as page sizes.
+  public static let supportedBlockSizes = [4096, 16384, 65536]
+  /// The libdeflate level used when ``level`` is nil: the smallest level whose images were
+  /// no larger than `mkfs.cramfs` (zlib level 6) on a copy of `/usr/lib` (see the builder tests' notes).
+  public static let defaultLibdeflateLevel = 6
+  /// The zlib level `mkfs.cramfs` uses (`compress()`, `Z_DEFAULT_COMPRESSION`).
+  public static let defaultZlibLevel = 6
+
+  /// Block size in bytes; must equal the page size of the kernel that mounts the image.
+  public var blockSize = 4096
+  public var byteOrder: ByteOrder = .host
+  /// Leave 512 zero bytes before the superblock (room for boot code).
+  public var padsBootSector = false
+  /// `fsid.edition`.
+  public var edition: UInt32 = 0
+  /// Volume name, at most 16 bytes.
+  public var volumeName: [UInt8] = Superblock.defaultName
+  /// A host file copied right after the superblock (zero padded to 4 bytes); sets `SHIFTED_ROOT_OFFSET`.
+  public var insertedFile: String?
+  /// Store all-zero blocks as zero-length holes; sets `HOLES`.
+  public var holes = false
+  /// Write every owner as uid 0, gid 0.
+  public var squashOwners = false
+  /// Store blocks that do not shrink verbatim with the `UNCOMPRESSED` pointer flag (needs a 4.15+ kernel).
+  public var storeIncompressibleBlocks = false
+  public var deflate: DeflateImplementation = .libdeflate
+  /// Compression level; nil picks ``defaultLibdeflateLevel`` or ``defaultZlibLevel``.
+  public var level: Int?
+  /// Compression workers; at least 1.
+  public var jobs: Int = BuildOptions.processorCount
+  /// Turn warnings (truncated owners, device numbers) into errors.
+  public var warningsAreErrors = false
+  /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.
+  public var log: (@Sendable (String) -> Void)?
+
+  public init() {}
+
+  /// The number of online processors (the default for ``jobs``).
+  public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+  /// The level actually used.
+  public var effectiveLevel: Int {
+    level ?? (deflate == .libdeflate ? Self.defaultLibdeflateLevel : Self.defaultZlibLevel)
+  }
+
+  /// Offset of the superblock: 0, or 512 when padded.
+  public var superblockOffset: Int { padsBootSector ? Superblock.padSize : 0 }
+
+  /// Checks the values a caller can get wrong.
+  ///
+  /// - Throws: ``CramfsError/Code/invalidArgument`` naming the bad option.
+  public func validate() throws(CramfsError) {
+    guard Self.supportedBlockSizes.contains(blockSize) else {
+      throw CramfsError(
+        .invalidArgument,
+        "block size \(blockSize) is not supported (use \(Self.supportedBlockSizes.map(String.init).joined(separator: ", ")))")
+    }
+    guard volumeName.count <= 16 else {
+      throw CramfsError(.invalidArgument, "volume name is \(volumeName.count) bytes; the limit is 16")
+    }
+    guard jobs >= 1 else { throw CramfsError(.invalidArgument, "jobs must be at least 1, not \(jobs)") }
+    let range = deflate == .libdeflate ? 1...12 : 1...9
+    guard range.contains(effectiveLevel) else {
+      throw CramfsError(
+        .invalidArgument, "compression level \(effectiveLevel) is not valid for \(deflate) (\(range.lowerBound)-\(range.upperBound))")
+    }
+  }
+}
+
+/// Something the builder changed to make the image, which may not be what the caller wanted.
+public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
+  public enum Kind: String, Hashable, Sendable {
+    /// uid above 65535, stored truncated to 16 bits.
+    case uidTruncated
+    /// gid above 255, stored truncated to 8 bits.
+    case gidTruncated
+    /// A device number that does not fit 8-bit major, 8-bit minor.
+    case deviceTruncated
+  }
+
+  public var kind: Kind
+  /// The host path of the entry.
+  public var path: String
+  public var message: String
+
+  public init(kind: Kind, path: String, message: String) {
+    self.kind = kind
+    self.path = path
+    self.message = message
+  }
+
+  public var description: String { "\(path): \(message)" }
+}
+
+/// What a build produced.
+public struct BuildReport: Sendable {
+  public var warnings: [BuildWarning] = []
+  /// Directory entries, the root not included (`fsid.files` is this + 1).
+  public var entries = 0
+  public var regularFiles = 0
+  public var directories = 0
+  public var symlinks = 0
+  /// Character and block devices, fifos, sockets.
+  public var specialFiles = 0
+  /// `fsid.blocks`: blocks of the files and symlinks whose data is stored (duplicates not counted).
+  public var blocks = 0
+  /// Files and symlinks that share an earlier entry's data.
+  public var deduplicatedFiles = 0
+  public var holeBlocks = 0
+  public var uncompressedBlocks = 0
+  /// Bytes of the image, pad included.
+  public var imageSize = 0
+  public var flags = SuperblockFlags()
+  public var crc: UInt32 = 0
+
+  public init() {}
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Builds cramfs images from host directory trees.
+///
+/// The pipeline: scan (``SourceTree``, `lstat`) → deduplicate (same type, mode and owner only) →
+/// plan (``ImageLayout``, pure) → compress blocks on all cores → write in order to a temporary file →
+/// rename into place.
+///
+///     let report = try ImageBuilder.build(from: "rootfs", to: "rootfs.cramfs", options: BuildOptions())
+///     print(report.imageSize, report.warnings)
+///
+/// With `options.deflate = .zlib` and level 6, the image is byte for byte what util-linux `mkfs.cramfs` writes
+/// for the same tree and the same `-N`, `-p`, `-b`, `-e`, `-n`, `-i`, `-z`, unless the tree has identical
+/// contents in entries of different type, mode or owner (which `mkfs.cramfs` wrongly merges).
+public enum ImageBuilder {
+  /// Builds the image of `directory` at `image`.
+  ///
+  /// - Throws: ``CramfsError`` naming the path for anything that would lose data (see ``SourceTree/scan(_:options:)``),
+  ///   for data or directories that would start at or past 256 MiB, for unreadable files, and for warnings when
+  ///   ``BuildOptions/warningsAreErrors`` is set. Nothing is left at `image` on error.
+  @discardableResult
+  public static func build(from directory: String, to image: String, options: BuildOptions) throws(CramfsError)
+    -> BuildReport
+  {
+    try options.validate()
+    let tree = try SourceTree.scan(directory, options: options)
+    var report = BuildReport()
+    report.warnings = tree.warnings
+    if options.warningsAreErrors, let first = tree.warnings.first {
+      throw CramfsError(
+        .limitExceeded, "\(first.message) (and \(tree.warnings.count - 1) more warnings; errors with -E)",
+        path: first.path)
+    }
+    var insertedFileSize = 0
+    if let inserted = options.insertedFile {
+      var info = stat()
+      guard withCString(Array(inserted.utf8), { stat($0, &info) }) == 0 else {
+        throw CramfsError(.io, "cannot stat \(inserted): \(errnoText())", path: inserted)
+      }
+      insertedFileSize = Int(info.st_size)
+    }
+    let duplicates = try Deduplicator.findDuplicates(in: tree)
+    let layout = try ImageLayout.plan(
+      tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: insertedFileSize)
+
+    for (index, entry) in tree.entries.enumerated() where index > 0 {
+      report.entries += 1
+      switch entry.type {
+      case .regular: report.regularFiles += 1
+      case .directory: report.directories += 1
+      case .symlink: report.symlinks += 1
+      default: report.specialFiles += 1
+      }
+      if duplicates[index] != nil { report.deduplicatedFiles += 1 }
+    }
+    report.blocks = layout.blockCount
+
+    let writer = ImageWriter(tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)
+    try writer.write(to: image, report: &report)
+    return report
+  }
+}

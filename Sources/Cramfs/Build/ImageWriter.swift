@@ -1,0 +1,251 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes an image to a temporary file next to the destination and renames it into place when complete,
+/// so the destination never holds a partial image (the temporary file is removed on error).
+///
+/// The data area streams out in order through a buffer; the directory area, the inserted file and the
+/// superblock are written last, when every data offset is known; then the CRC is computed over the file.
+struct ImageWriter {
+  let tree: SourceTree
+  let layout: ImageLayout
+  let options: BuildOptions
+  let insertedFileSize: Int
+
+  func write(to destination: String, report: inout BuildReport) throws(CramfsError) {
+    let output = try TemporaryFile(destination: destination)
+    var committed = false
+    defer { if !committed { output.discard() } }
+
+    // Data area.
+    var buffer = OutputBuffer(fd: output.descriptor, path: output.path, start: layout.dataStart)
+    var dataOffsets = [Int](repeating: 0, count: tree.entries.count)
+    var tableOffset = 0
+    var pointers: [BlockPointer] = []
+    var storedBytes = 0
+    try BlockPipeline.run(items: layout.dataItems, tree: tree, options: options) {
+      (itemIndex, blockIndex, block) throws(CramfsError) in
+      let item = layout.dataItems[itemIndex]
+      let entry = tree.entries[item.entry]
+      if blockIndex == 0 {
+        tableOffset = buffer.position
+        guard tableOffset < Inode.offsetLimit else {
+          throw CramfsError(
+            .limitExceeded, "data would start at 0x\(String(tableOffset, radix: 16)), past the 256 MiB limit",
+            path: entry.path)
+        }
+        dataOffsets[item.entry] = tableOffset
+        pointers.removeAll(keepingCapacity: true)
+        try buffer.appendZeros(item.blockCount * 4)
+      }
+      try buffer.append(block.bytes)
+      let end = buffer.position
+      guard end < 1 << 30 else {
+        throw CramfsError(.limitExceeded, "image grows past 1 GiB", path: entry.path)
+      }
+      switch block.kind {
+      case .compressed: pointers.append(.end(end))
+      case .uncompressed:
+        pointers.append(.end(end, uncompressed: true))
+        report.uncompressedBlocks += 1
+      case .hole:
+        pointers.append(.end(end))
+        report.holeBlocks += 1
+      }
+      if blockIndex == item.blockCount - 1 {
+        var table = ByteWriter(byteOrder: options.byteOrder, capacity: pointers.count * 4)
+        for pointer in pointers { table.append(pointer.rawValue) }
+        try buffer.patch(table.bytes, at: tableOffset)
+        storedBytes = buffer.position - tableOffset
+        try buffer.appendZeros((4 - buffer.position % 4) % 4)
+        if let log = options.log {
+          let change = storedBytes - item.size
+          let hundredths = change * 10_000 / item.size
+          let sign = change < 0 ? "-" : "+"
+          let percent = "\(hundredths < 0 ? "-" : "")\(abs(hundredths) / 100).\(String(abs(hundredths) % 100 + 100).dropFirst())%"
+          log("\(percent) (\(sign)\(abs(change)) bytes)\t\(entry.path)")
+        }
+      }
+    }
+    let dataEnd = buffer.position
+    try buffer.flush()
+    let imageLength = (dataEnd + options.blockSize - 1) / options.blockSize * options.blockSize
+
+    // Directory area.
+    let directories = layout.directoryArea(tree: tree, dataOffsets: dataOffsets, byteOrder: options.byteOrder)
+    try output.write(directories, at: layout.rootEntriesOffset)
+
+    // Inserted file.
+    if let inserted = options.insertedFile, insertedFileSize > 0 {
+      try copyInsertedFile(inserted, to: output, at: options.superblockOffset + Superblock.encodedSize)
+    }
+
+    // Superblock, then the CRC over the finished image.
+    var flags: SuperblockFlags = [.fsidVersion2, .sortedDirectories]
+    if options.holes { flags.insert(.holes) }
+    if insertedFileSize > 0 { flags.insert(.shiftedRootOffset) }
+    if report.uncompressedBlocks > 0 { flags.insert(.extendedBlockPointers) }
+    let superblock = Superblock(
+      size: UInt32(imageLength), flags: flags,
+      fsid: FilesystemID(
+        crc: 0, edition: options.edition, blocks: UInt32(layout.blockCount), files: UInt32(layout.fileCount)),
+      name: options.volumeName, root: layout.inode(of: 0, tree: tree, dataOffsets: dataOffsets))
+    try output.write(superblock.encoded(byteOrder: options.byteOrder), at: options.superblockOffset)
+    try output.truncate(to: imageLength)
+    let crc = try output.crc32(from: options.superblockOffset, to: imageLength)
+    var crcBytes = ByteWriter(byteOrder: options.byteOrder)
+    crcBytes.append(crc)
+    try output.write(crcBytes.bytes, at: options.superblockOffset + Superblock.crcOffset)
+    try output.commit(to: destination)
+    committed = true
+
+    report.imageSize = imageLength
+    report.flags = flags
+    report.crc = crc
+    options.log?("Directory data: \(layout.dataStart) bytes")
+    options.log?("Everything: \(imageLength >> 10) kilobytes")
+    options.log?("CRC: \(String(crc, radix: 16))")
+  }
+
+  private func copyInsertedFile(_ path: String, to output: TemporaryFile, at offset: Int) throws(CramfsError) {
+    let source = try SourceFile(
+      entry: SourceEntry(
+        name: [], pathBytes: Array(path.utf8), type: .regular, mode: 0, uid: 0, gid: 0, dataSize: insertedFileSize))
+    let chunkSize = 1 << 20
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, insertedFileSize), alignment: 16)
+    defer { chunk.deallocate() }
+    var done = 0
+    while done < insertedFileSize {
+      let count = min(chunkSize, insertedFileSize - done)
+      let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<count])
+      try source.read(at: done, into: part)
+      try output.write(Array(part)[...], at: offset + done)
+      done += count
+    }
+  }
+}
+
+/// The data area's write buffer: appends in order, flushes with `pwrite`, and can patch bytes already
+/// written (pointer tables are filled in after their blocks).
+private struct OutputBuffer {
+  let fd: Int32
+  let path: String
+  /// Image offset of `bytes[0]`.
+  var start: Int
+  var bytes: [UInt8] = []
+  static let capacity = 4 << 20
+
+  init(fd: Int32, path: String, start: Int) {
+    self.fd = fd
+    self.path = path
+    self.start = start
+    bytes.reserveCapacity(Self.capacity)
+  }
+
+  var position: Int { start + bytes.count }
+
+  mutating func append(_ data: [UInt8]) throws(CramfsError) {
+    bytes.append(contentsOf: data)
+    if bytes.count >= Self.capacity { try flush() }
+  }
+
+  mutating func appendZeros(_ count: Int) throws(CramfsError) {
+    bytes.append(contentsOf: repeatElement(0, count: count))
+    if bytes.count >= Self.capacity { try flush() }
+  }
+
+  /// Overwrites `data.count` bytes at image offset `offset`, in the buffer or in the file.
+  mutating func patch(_ data: [UInt8], at offset: Int) throws(CramfsError) {
+    let inFile = max(0, min(data.count, start - offset))
+    if inFile > 0 { try writeAll(fd: fd, path: path, data[0..<inFile], at: offset) }
+    for i in inFile..<data.count { bytes[offset + i - start] = data[i] }
+  }
+
+  mutating func flush() throws(CramfsError) {
+    guard !bytes.isEmpty else { return }
+    try writeAll(fd: fd, path: path, bytes[...], at: start)
+    start += bytes.count
+    bytes.removeAll(keepingCapacity: true)
+  }
+}
+
+private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at offset: Int) throws(CramfsError) {
+  var done = 0
+  while done < data.count {
+    let count = data.withUnsafeBytes { raw in
+      pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+    }
+    if count < 0 {
+      if errno == EINTR { continue }
+      throw CramfsError(.io, "cannot write \(path): \(errnoText())", path: path)
+    }
+    done += count
+  }
+}
+
+/// A file created next to `destination` that becomes it on `commit`, or disappears on `discard`.
+private final class TemporaryFile {
+  let descriptor: Int32
+  let path: String
+  private var isClosed = false
+
+  init(destination: String) throws(CramfsError) {
+    let slash = destination.lastIndex(of: "/")
+    let directory = slash.map { String(destination[...$0]) } ?? ""
+    let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+    var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw CramfsError(.io, "cannot create a temporary file next to \(destination): \(errnoText())", path: destination)
+    }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    descriptor = fd
+    path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  func write(_ data: [UInt8], at offset: Int) throws(CramfsError) {
+    try writeAll(fd: descriptor, path: path, data[...], at: offset)
+  }
+
+  func write(_ data: ArraySlice<UInt8>, at offset: Int) throws(CramfsError) {
+    try writeAll(fd: descriptor, path: path, data, at: offset)
+  }
+
+  func truncate(to length: Int) throws(CramfsError) {
+    guard ftruncate(descriptor, off_t(length)) == 0 else {
+      throw CramfsError(.io, "cannot size \(path): \(errnoText())", path: path)
+    }
+  }
+
+  func crc32(from start: Int, to end: Int) throws(CramfsError) -> UInt32 {
+    let mapped = try MappedFile(path: path)
+    guard mapped.bytes.count >= end else {
+      throw CramfsError(.io, "\(path) is shorter than written", path: path)
+    }
+    return crc32Checksum(UnsafeRawBufferPointer(rebasing: mapped.bytes[start..<end]))
+  }
+
+  /// Gives the file the usual permissions (0666 minus the umask, as `creat` would) and renames it.
+  func commit(to destination: String) throws(CramfsError) {
+    let mask = umask(0)
+    umask(mask)
+    let modeSet = fchmod(descriptor, 0o666 & ~mask) == 0
+    isClosed = true
+    guard modeSet, close(descriptor) == 0 else {
+      throw CramfsError(.io, "cannot finish \(path): \(errnoText())", path: path)
+    }
+    guard rename(path, destination) == 0 else {
+      let reason = errnoText()
+      unlink(path)
+      throw CramfsError(.io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
+    }
+  }
+
+  func discard() {
+    if !isClosed { close(descriptor) }
+    unlink(path)
+  }
+}

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// An open regular file read with `pread` (so a file that shrinks while we read it is an error, not a SIGBUS).
+///
+/// Immutable after creation: workers read from it concurrently; the descriptor closes with the last reference.
+final class SourceFile: @unchecked Sendable {
+  let descriptor: Int32
+  let path: String
+  let size: Int
+
+  /// Opens `entry`'s file and checks that it still has the size the scan saw.
+  init(entry: SourceEntry) throws(CramfsError) {
+    path = entry.path
+    size = entry.dataSize
+    let fd = withCString(entry.pathBytes) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+    guard fd >= 0 else {
+      throw CramfsError(.io, "cannot open \(entry.path): \(errnoText())", path: entry.path)
+    }
+    descriptor = fd
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+      throw CramfsError(.io, "cannot stat \(entry.path): \(errnoText())", path: entry.path)
+    }
+    guard Int(info.st_size) == size else {
+      throw CramfsError(
+        .io, "\(entry.path) changed size while the image was built (\(size) -> \(info.st_size) bytes)", path: entry.path)
+    }
+  }
+
+  deinit { close(descriptor) }
+
+  /// Fills `buffer` with the bytes at `offset`.
+  func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) {
+    var done = 0
+    while done < buffer.count {
+      let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw CramfsError(.io, "cannot read \(path): \(errnoText())", path: path)
+      }
+      guard count > 0 else {
+        throw CramfsError(.io, "\(path) became shorter while the image was built", path: path)
+      }
+      done += count
+    }
+  }
+}
+
+/// Where a data item's bytes come from.
+enum DataSource: Sendable {
+  case file(SourceFile)
+  case bytes([UInt8])
+
+  init(entry: SourceEntry) throws(CramfsError) {
+    if let target = entry.linkTarget {
+      self = .bytes(target)
+    } else {
+      self = .file(try SourceFile(entry: entry))
+    }
+  }
+
+  /// Copies `[offset, offset + buffer.count)` into `buffer`.
+  func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) {
+    switch self {
+    case .file(let file):
+      try file.read(at: offset, into: buffer)
+    case .bytes(let bytes):
+      bytes.withUnsafeBytes { source in
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + buffer.count)]))
+      }
+    }
+  }
+}
+
+/// Finds entries whose data can be shared with an earlier entry.
+///
+/// Only entries with the same type, mode, stored uid and stored gid share data: the kernel derives the
+/// inode number from the data offset, so sharing across them would give one entry the other's type or owner
+/// (`mkfs.cramfs` does; this is the fix). The target is the first identical entry in depth-first order,
+/// as `mkfs.cramfs`'s `find_identical_file` picks it, so trees without such cross cases give its bytes.
+enum Deduplicator {
+  private struct Key: Hashable {
+    var mode: UInt16
+    var uid: UInt16
+    var gid: UInt8
+    var size: Int
+  }
+
+  /// For each entry, the index of the earlier entry whose data it shares, or nil.
+  static func findDuplicates(in tree: SourceTree) throws(CramfsError) -> [Int?] {
+    var groups: [Key: [Int]] = [:]
+    for (index, entry) in tree.entries.enumerated()
+    where (entry.type == .regular || entry.type == .symlink) && entry.dataSize > 0 {
+      groups[Key(mode: entry.mode, uid: entry.storedUID, gid: entry.storedGID, size: entry.dataSize), default: []]
+        .append(index)
+    }
+    var duplicateOf = [Int?](repeating: nil, count: tree.entries.count)
+    for (_, members) in groups where members.count > 1 {
+      // Cheap content hash first; a full comparison confirms every match.
+      var originals: [UInt32: [Int]] = [:]
+      for index in members.sorted() {
+        let entry = tree.entries[index]
+        let hash = try checksum(entry)
+        var target: Int?
+        for candidate in originals[hash, default: []] where try sameContent(tree.entries[candidate], entry) {
+          target = candidate
+          break
+        }
+        if let target {
+          duplicateOf[index] = target
+        } else {
+          originals[hash, default: []].append(index)
+        }
+      }
+    }
+    return duplicateOf
+  }
+
+  private static let chunkSize = 1 << 20
+
+  private static func checksum(_ entry: SourceEntry) throws(CramfsError) -> UInt32 {
+    let source = try DataSource(entry: entry)
+    var crc: UInt32 = 0
+    try forEachChunk(of: source, size: entry.dataSize) { chunk in crc = crc32Checksum(chunk, continuing: crc) }
+    return crc
+  }
+
+  private static func sameContent(_ a: SourceEntry, _ b: SourceEntry) throws(CramfsError) -> Bool {
+    let sourceA = try DataSource(entry: a)
+    let sourceB = try DataSource(entry: b)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, b.dataSize), alignment: 16)
+    defer { buffer.deallocate() }
+    var offset = 0
+    var equal = true
+    try forEachChunk(of: sourceA, size: a.dataSize) { chunk throws(CramfsError) in
+      guard equal else { return }
+      let other = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chunk.count])
+      try sourceB.read(at: offset, into: other)
+      equal = memcmp(chunk.baseAddress!, other.baseAddress!, chunk.count) == 0
+      offset += chunk.count
+    }
+    return equal
+  }
+
+  private static func forEachChunk(
+    of source: DataSource, size: Int, _ body: (UnsafeRawBufferPointer) throws(CramfsError) -> Void
+  ) throws(CramfsError) {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, size), alignment: 16)
+    defer { buffer.deallocate() }
+    var offset = 0
+    while offset < size {
+      let count = min(chunkSize, size - offset)
+      let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+      try source.read(at: offset, into: chunk)
+      try body(UnsafeRawBufferPointer(chunk))
+      offset += count
+    }
+  }
+}

@@ -1,0 +1,283 @@
+/// A range of the image that one structure owns; no two may overlap.
+struct Region {
+  enum Kind { case superblock, directory, data }
+  var start: Int
+  var end: Int
+  var kind: Kind
+  var path: String
+
+  var what: String {
+    switch kind {
+    case .superblock: "the superblock"
+    case .directory: "the directory entries of \(path)"
+    case .data: "the data of \(path)"
+    }
+  }
+}
+
+/// Checks regular files and symlinks: pointer tables, every block's location, length and content,
+/// sharing (deduplicated data), and finally that no two structures overlap.
+struct DataChecker {
+  let context: CheckContext
+  var verifyBlocks: Bool
+  var regions: [Region] = []
+  /// Start of the first pointer table (the data area).
+  private(set) var dataStart: Int?
+  /// Blocks of the distinct files and symlinks (what `fsid.blocks` counts).
+  private(set) var blockCount = 0
+  /// Files already checked, by the offset of their pointer table.
+  private var owners: [Int: (inode: Inode, path: String)] = [:]
+  private var tableBytes = 0
+  private var inflatedInput = 0
+  private let inflateBudget: Int
+  private let decompressor = BlockDecompressor()
+
+  init(context: CheckContext, verifyBlocks: Bool) {
+    self.context = context
+    self.verifyBlocks = verifyBlocks
+    inflateBudget = 8 * context.view.count + (1 << 20)
+  }
+
+  private var blockSize: Int { context.blockSize }
+  private var flags: SuperblockFlags { context.superblock.flags }
+
+  mutating func checkFile(inode: Inode, entryOffset: Int, path: String, sink: inout DiagnosticSink, report: inout CheckReport) {
+    let size = Int(inode.size)
+    let offset = inode.byteOffset
+    let isSymlink = inode.fileType == .symlink
+    if isSymlink {
+      if offset == 0 { sink.error("zero-offset", "symbolic link has zero offset", offset: entryOffset, path: path) }
+      if size == 0 { sink.error("empty-symlink", "symbolic link has zero size", offset: entryOffset, path: path) }
+      if size > blockSize {
+        sink.error("symlink-too-long", "symlink target is \(size) bytes, longer than a page (\(blockSize))", offset: entryOffset, path: path)
+      }
+    } else {
+      if offset == 0 && size != 0 {
+        sink.error("zero-offset", "file has zero offset and non-zero size \(size)", offset: entryOffset, path: path)
+      }
+      if size == 0 && offset != 0 {
+        sink.error("zero-size-with-offset", "file has zero size and non-zero offset \(hex(offset))", offset: entryOffset, path: path)
+      }
+    }
+    guard size != 0, offset != 0 else { return }
+    if let owner = owners[offset] {
+      checkShared(inode, path: path, entryOffset: entryOffset, with: owner, sink: &sink)
+      return
+    }
+    owners[offset] = (inode, path)
+    let count = (size + blockSize - 1) / blockSize
+    blockCount += count
+    guard context.view.contains(offset: offset, length: 4 * count) else {
+      sink.error(
+        "pointer-table-out-of-range",
+        "block pointer table \(hex(offset))-\(hex(offset + 4 * count)) runs past the end of the image (\(hex(context.view.count)))",
+        offset: entryOffset, path: path)
+      return
+    }
+    tableBytes += 4 * count
+    guard tableBytes <= context.view.count else {
+      sink.error(
+        "data-overlap", "pointer tables add up to more bytes than the image holds: file data overlaps", offset: offset, path: path)
+      return
+    }
+    dataStart = min(dataStart ?? offset, offset)
+    regions.append(Region(start: offset, end: offset + 4 * count, kind: .data, path: path))
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+    defer { scratch.deallocate() }
+    for index in 0..<count {
+      let verified = checkBlock(index, count: count, inode: inode, path: path, scratch: scratch, sink: &sink)
+      if verified { report.blocksVerified += 1 }
+      if isSymlink && index == 0 && verified && size <= blockSize {
+        if UnsafeRawBufferPointer(rebasing: scratch[0..<size]).contains(0) {
+          sink.error("nul-in-symlink", "symlink target contains a NUL byte", offset: offset, path: path)
+        }
+      }
+    }
+  }
+
+  /// Two entries with the same data offset: fine when they are true duplicates.
+  private func checkShared(
+    _ inode: Inode, path: String, entryOffset: Int, with owner: (inode: Inode, path: String), sink: inout DiagnosticSink
+  ) {
+    let other = owner.inode
+    if other.size != inode.size {
+      sink.error(
+        "shared-data-size",
+        "shares its data at \(hex(inode.byteOffset)) with \(owner.path) but has size \(inode.size), not \(other.size) (the kernel shows one inode for both)",
+        offset: entryOffset, path: path)
+    } else if other.mode != inode.mode || other.uid != inode.uid || other.gid != inode.gid {
+      sink.warning(
+        "shared-data-attributes",
+        "shares its data with \(owner.path) but differs in type, mode or owner: the kernel shows whichever is looked up first",
+        offset: entryOffset, path: path)
+    }
+  }
+
+  /// Checks block `index`; returns whether its content was decompressed (or copied) and verified.
+  private mutating func checkBlock(
+    _ index: Int, count: Int, inode: Inode, path: String, scratch: UnsafeMutableRawBufferPointer, sink: inout DiagnosticSink
+  ) -> Bool {
+    let view = context.view
+    let table = inode.byteOffset
+    let size = Int(inode.size)
+    let pointerOffset = table + 4 * index
+    let expected = min(blockSize, size - index * blockSize)
+    let location: BlockLocation
+    if flags.contains(.extendedBlockPointers) {
+      do {
+        location = try BlockLocation.locate(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
+      } catch {
+        sink.add(Diagnostic(code: error.code == .outOfBounds ? "block-out-of-range" : "bad-block-length", error: error, path: path))
+        return false
+      }
+    } else {
+      guard let located = classicLocation(index, count: count, table: table, path: path, sink: &sink) else { return false }
+      location = located
+    }
+    let pointer = location.pointer
+    var regionStart = location.start
+    if location.kind == .directCompressed || (location.kind == .hole && pointer.isDirect && !pointer.isUncompressed) {
+      regionStart -= 2
+    }
+    switch location.kind {
+    case .hole:
+      if pointer.isDirect && pointer.isUncompressed {
+        sink.warning(
+          "direct-last-block-reads-as-zeros",
+          "last block is stored direct and uncompressed at full size: the kernel's read() returns zeros for it (mmap shows the data)",
+          offset: pointerOffset, path: path)
+        guard view.contains(offset: location.start, length: expected) else {
+          sink.error("block-out-of-range", "block \(index) (\(hex(location.start))-\(hex(location.start + expected))) runs past the end of the image (\(hex(view.count)))", offset: pointerOffset, path: path)
+          return false
+        }
+        addRegion(start: location.start, end: location.start + expected, path: path)
+        return true
+      }
+      if !flags.contains(.holes) {
+        sink.warning("hole-without-flag", "block \(index) is a hole but the superblock lacks the HOLES flag", offset: pointerOffset, path: path)
+      }
+      if pointer.isDirect { addRegion(start: regionStart, end: location.start, path: path) }
+      return true
+    case .uncompressed, .directUncompressed, .compressed, .directCompressed:
+      break
+    }
+    guard view.contains(offset: location.start, length: location.length) else {
+      sink.error(
+        "block-out-of-range",
+        "block \(index) (\(hex(location.start))-\(hex(location.end))) runs past the end of the image (\(hex(view.count)))",
+        offset: pointerOffset, path: path)
+      return false
+    }
+    addRegion(start: regionStart, end: location.end, path: path)
+    if location.kind == .uncompressed || location.kind == .directUncompressed {
+      guard location.length == expected else {
+        sink.error(
+          "bad-block-length", "uncompressed block \(index) holds \(location.length) bytes, expected \(expected)",
+          offset: location.start, path: path)
+        return false
+      }
+      if let source = try? view.slice(location.start, expected) {
+        UnsafeMutableRawBufferPointer(rebasing: scratch[0..<expected]).copyMemory(from: source)
+      }
+      return true
+    }
+    guard verifyBlocks else { return false }
+    inflatedInput += location.length
+    guard inflatedInput <= inflateBudget else {
+      verifyBlocks = false
+      sink.error(
+        "data-overlap", "blocks add up to far more compressed data than the image holds; stopped decompressing",
+        offset: location.start, path: path)
+      return false
+    }
+    guard let source = try? view.slice(location.start, location.length) else { return false }
+    let produced: Int
+    do {
+      produced = try decompressor.decompress(source, into: scratch)
+    } catch {
+      sink.error("decompression-failed", "decompression error in block \(index): \(error.message)", offset: location.start, path: path)
+      return false
+    }
+    guard produced == expected else {
+      sink.error(
+        "bad-block-length", "block \(index) inflates to \(produced) bytes, expected \(expected)", offset: location.start, path: path)
+      return false
+    }
+    return true
+  }
+
+  /// Where block `index` is without `EXT_BLOCK_POINTERS`: every pointer is a plain end offset, flag bits
+  /// included (which is what the kernel does, so flagged pointers fail there).
+  private func classicLocation(
+    _ index: Int, count: Int, table: Int, path: String, sink: inout DiagnosticSink
+  ) -> BlockLocation? {
+    let view = context.view
+    let pointerOffset = table + 4 * index
+    guard let raw = try? view.uint32(at: pointerOffset) else { return nil }
+    let pointer = BlockPointer(rawValue: raw)
+    if pointer.hasFlags {
+      sink.error(
+        "pointer-flags-without-ext",
+        "block \(index) pointer \(hex(Int(raw))) has direct/uncompressed flags but the superblock lacks EXT_BLOCK_POINTERS (0x800)",
+        offset: pointerOffset, path: path)
+      return nil
+    }
+    var start = table + 4 * count
+    if index > 0 {
+      guard let previous = try? view.uint32(at: pointerOffset - 4) else { return nil }
+      if BlockPointer(rawValue: previous).hasFlags { return nil }  // reported with the previous block
+      start = Int(previous)
+    }
+    let end = Int(raw)
+    guard end >= start else {
+      sink.error("bad-block-length", "block \(index) ends at \(hex(end)) before it starts at \(hex(start))", offset: pointerOffset, path: path)
+      return nil
+    }
+    guard end - start <= 2 * blockSize else {
+      sink.error(
+        "bad-block-length", "block \(index) has a bad stored length \(end - start) (limit \(2 * blockSize))",
+        offset: pointerOffset, path: path)
+      return nil
+    }
+    return BlockLocation(kind: end == start ? .hole : .compressed, start: start, length: end - start, pointer: pointer)
+  }
+
+  /// Records `[start, end)` as data of `path`, merged with the previous region when contiguous.
+  private mutating func addRegion(start: Int, end: Int, path: String) {
+    guard end > start else { return }
+    if let last = regions.last, last.kind == .data, last.path == path, last.end == start {
+      regions[regions.count - 1].end = end
+    } else {
+      regions.append(Region(start: start, end: end, kind: .data, path: path))
+    }
+  }
+
+  private static func overlapCode(_ a: Region.Kind, _ b: Region.Kind) -> String {
+    switch (a, b) {
+    case (.superblock, _), (_, .superblock): "superblock-overlap"
+    case (.directory, .directory): "directory-overlap"
+    case (.directory, .data), (.data, .directory): "directory-file-overlap"
+    case (.data, .data): "data-overlap"
+    }
+  }
+
+  /// Reports overlaps between structures, and data past the image's end.
+  mutating func finish(sink: inout DiagnosticSink, report: inout CheckReport) {
+    regions.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+    var widest: Region?
+    for region in regions {
+      if let current = widest, region.start < current.end {
+        if !(region.path == current.path && region.kind == current.kind) {
+          sink.error(
+            Self.overlapCode(region.kind, current.kind),
+            "\(region.what) (\(hex(region.start))-\(hex(region.end))) overlaps \(current.what) (\(hex(current.start))-\(hex(current.end)))",
+            offset: region.start, path: region.path)
+        }
+        if region.end > current.end { widest = region }
+      } else {
+        widest = region
+      }
+    }
+  }
+}
+

@@ -1,0 +1,71 @@
+/// One directory entry as stored, before any judgement on its name.
+struct ScannedEntry {
+  /// Offset of the entry's inode.
+  var offset: Int
+  var inode: Inode
+  /// The name without its trailing NUL padding.
+  var name: [UInt8]
+  /// How many NUL bytes of padding followed the name.
+  var paddingCount: Int
+
+  var encodedSize: Int { Inode.encodedSize + inode.nameByteCount }
+}
+
+/// Reads a directory's entries without trusting them: every read is bounded by the directory's range,
+/// and a malformed entry ends the scan with a diagnostic instead of an error.
+enum DirectoryScanner {
+  /// The entries in `[start, start + size)`, plus a diagnostic if an entry runs past that range.
+  /// The caller has checked that the range lies inside `view`.
+  static func scan(_ view: ByteView, start: Int, size: Int, path: String) -> (entries: [ScannedEntry], problem: Diagnostic?) {
+    var entries: [ScannedEntry] = []
+    var position = start
+    let end = start + size
+    while position < end {
+      guard end - position >= Inode.encodedSize, let inode = try? Inode(decoding: view, at: position) else {
+        return (entries, Diagnostic(
+          .error, "entry-past-directory-end",
+          "directory entry at \(hex(position)) runs past the end of its directory (\(hex(end)))", offset: position, path: path))
+      }
+      let nameLength = inode.nameByteCount
+      guard nameLength <= end - position - Inode.encodedSize,
+        let raw = try? view.slice(position + Inode.encodedSize, nameLength)
+      else {
+        return (entries, Diagnostic(
+          .error, "entry-past-directory-end",
+          "the name of the entry at \(hex(position)) (\(nameLength) bytes) runs past the end of its directory (\(hex(end)))",
+          offset: position, path: path))
+      }
+      var length = raw.count
+      while length > 0, raw[length - 1] == 0 { length -= 1 }
+      entries.append(ScannedEntry(offset: position, inode: inode, name: Array(raw[0..<length]), paddingCount: raw.count - length))
+      position += Inode.encodedSize + nameLength
+    }
+    return (entries, nil)
+  }
+
+  /// Why `name` cannot be a file name (nil when it can): empty, `.`, `..`, or containing `/` or NUL.
+  static func nameProblem(_ name: [UInt8]) -> (code: String, message: String)? {
+    if name.isEmpty { return ("empty-name", "entry has an empty name") }
+    if name == [0x2E] || name == [0x2E, 0x2E] { return ("dot-name", "entry is named '\(displayName(name))'") }
+    if name.contains(0x2F) { return ("slash-in-name", "name '\(displayName(name))' contains '/'") }
+    if name.contains(0) { return ("nul-in-name", "name '\(displayName(name))' contains a NUL byte") }
+    return nil
+  }
+
+  /// The name for messages and paths: invalid UTF-8 repaired, NUL shown as `\0`.
+  static func displayName(_ name: [UInt8]) -> String {
+    String(decoding: name, as: UTF8.self).replacingNUL()
+  }
+
+  /// `parent/name`, with `/` as the root's path.
+  static func join(_ parent: String, _ name: [UInt8]) -> String {
+    (parent == "/" ? "" : parent) + "/" + displayName(name)
+  }
+}
+
+extension String {
+  fileprivate func replacingNUL() -> String {
+    guard utf8.contains(0) else { return self }
+    return String(unicodeScalars.map { $0 == "\0" ? "\\0" : String($0) }.joined())
+  }
+}

@@ -1,0 +1,44 @@
+/// How ``ImageExtractor`` writes an image's tree.
+public struct ExtractOptions: Sendable, Hashable {
+  /// Extract into an existing non-empty directory: entries of the same name are replaced (never followed),
+  /// existing directories are merged into. Without it, a non-empty target is refused.
+  public var overwrite: Bool
+  /// Set owners (uid, gid) from the image. Nil means: when running as root.
+  public var preserveOwners: Bool?
+  /// Threads that decompress and write file contents.
+  public var threads: Int
+  /// Keep at most this many diagnostics (the rest are counted).
+  public var maxDiagnostics: Int
+
+  public init(overwrite: Bool = false, preserveOwners: Bool? = nil, threads: Int = 2, maxDiagnostics: Int = 1000) {
+    self.overwrite = overwrite
+    self.preserveOwners = preserveOwners
+    self.threads = threads
+    self.maxDiagnostics = maxDiagnostics
+  }
+}
+
+/// What ``ImageExtractor`` did, and every problem it met (each names the entry's path in the image).
+public struct ExtractReport: Sendable, Codable, Hashable {
+  public var diagnostics: [Diagnostic] = []
+  public var omittedCount = 0
+  public var errorCount = 0
+  public var warningCount = 0
+  public var directories = 0
+  public var files = 0
+  public var symlinks = 0
+  public var specialFiles = 0
+  /// Bytes of file content written.
+  public var bytesWritten = 0
+
+  public init() {}
+
+  /// Everything extracted without an error (warnings allowed).
+  public var isClean: Bool { errorCount == 0 }
+  /// Whether some failure came from the host (a failed system call) rather than from the image.
+  public var hasHostFailures: Bool { diagnostics.contains { $0.code == ExtractReport.hostFailureCode } }
+  public var codes: Set<String> { Set(diagnostics.map(\.code)) }
+
+  /// The code of diagnostics for failed system calls.
+  public static let hostFailureCode = "io-error"
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A growable buffer owned by one worker thread.
+final class WriteBuffer: @unchecked Sendable {
+  private(set) var bytes = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+  /// Ensures room for `count` bytes (contents are not kept).
+  func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer {
+    if bytes.count < count {
+      bytes.deallocate()
+      bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1 << 16), alignment: 64)
+    }
+    return bytes
+  }
+
+  deinit { bytes.deallocate() }
+}
+
+/// Writes one regular file: creates it (never following a symlink), fills it block by block, then sets
+/// its owner and mode (owner first, since `chown` clears setuid bits) and zero times.
+enum FileWriter {
+  static func write(_ job: Extraction.FileJob, image: CramfsImage, preserveOwners: Bool, buffer: WriteBuffer) -> ([Diagnostic], Int) {
+    var problems: [Diagnostic] = []
+    let inode = job.node.inode
+    let descriptor = HostDirectory.createFile(job.parent, job.name)
+    guard descriptor >= 0 else {
+      let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(HostDirectory.lastError())"
+      return ([Diagnostic(.error, errno == EEXIST ? "unsafe-path" : ExtractReport.hostFailureCode, message, offset: job.node.entryOffset, path: job.path)], 0)
+    }
+    defer { close(descriptor) }
+    let size = Int(inode.size)
+    var written = 0
+    if size > 0 {
+      let blockSize = image.blockSize
+      let count = (size + blockSize - 1) / blockSize
+      let out = buffer.reserve(count * blockSize)
+      for index in 0..<count {
+        let slot = UnsafeMutableRawBufferPointer(rebasing: out[(index * blockSize)...])
+        do {
+          _ = try image.readBlock(job.node, block: index, into: slot)
+        } catch {
+          var problem = Diagnostic(code: "bad-block", error: error, path: job.path)
+          problem.message = "block \(index) cannot be read, written as zeros: \(error.message)"
+          if problem.offset == nil { problem.offset = inode.byteOffset + 4 * index }
+          problems.append(problem)
+          slot.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: min(blockSize, size - index * blockSize))
+        }
+      }
+      guard HostDirectory.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size])) else {
+        problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "write failed: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+        return (problems, 0)
+      }
+      written = size
+    }
+    if preserveOwners && fchown(descriptor, uid_t(inode.uid), gid_t(inode.gid)) != 0 {
+      problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "cannot set owner: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+    }
+    if fchmod(descriptor, mode_t(inode.permissions)) != 0 {
+      problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "cannot set mode: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+    }
+    _ = HostDirectory.zeroTimes(descriptor)
+    return (problems, written)
+  }
+}

@@ -1,0 +1,287 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import Synchronization
+
+/// Recreates an image's tree on the host: directories, files, symlinks, device nodes, fifos and sockets,
+/// with their modes (setuid, setgid and sticky included) and, as root, their owners.
+///
+///     let image = try CramfsImage(path: "rootfs.cramfs")
+///     let report = try ImageExtractor.extract(image, to: "out")
+///     for problem in report.diagnostics { print(problem) }
+///
+/// Never writes outside the target directory: every entry is created relative to its parent's descriptor
+/// (`openat`, `mkdirat`, `symlinkat`, `mknodat`) with `O_NOFOLLOW`/`O_EXCL`, so no symlink is followed,
+/// not even one the extraction created. Names that are empty, `.`, `..`, or contain `/` or NUL are
+/// refused, and so is a second entry with a name already used in the same directory. Modes are applied
+/// after a file's content is written and after a directory's children exist; times are set to 0 (cramfs
+/// stores none). A corrupt block is reported (path and offset) and written as zeros; the rest continues.
+/// Sockets are created as socket nodes, as the kernel shows them.
+public enum ImageExtractor {
+  /// Extracts the whole image into `directory`, which is created if missing.
+  ///
+  /// - Throws: ``CramfsError`` when the target cannot be created or opened, or is not empty and
+  ///   ``ExtractOptions/overwrite`` is off. Problems with entries are diagnostics in the report.
+  public static func extract(_ image: CramfsImage, to directory: String, options: ExtractOptions = ExtractOptions()) throws(CramfsError)
+    -> ExtractReport
+  {
+    HostDirectory.raiseOpenFileLimit()
+    var created = false
+    if mkdir(directory, 0o700) == 0 {
+      created = true
+    } else if errno != EEXIST {
+      throw CramfsError(.io, "cannot create \(directory): \(HostDirectory.lastError())", path: directory)
+    }
+    let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard root >= 0 else {
+      throw CramfsError(.io, "cannot open \(directory): \(HostDirectory.lastError())", path: directory)
+    }
+    if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
+      close(root)
+      throw CramfsError(.io, "\(directory) exists and is not empty (use --force to extract into it)", path: directory)
+    }
+    var extraction = Extraction(image: image, options: options, rootDescriptor: root, rootCreated: created)
+    extraction.createTree()
+    extraction.writeFiles()
+    extraction.finishDirectories()
+    return extraction.report()
+  }
+}
+
+/// One extraction: the tree pass (sequential), the file pass (parallel), then directory modes.
+struct Extraction {
+  let image: CramfsImage
+  let options: ExtractOptions
+  let preserveOwners: Bool
+  var sink: DiagnosticSink
+  var counts = ExtractReport()
+
+  /// A directory created (or merged into) on the host, kept open until its mode is applied.
+  struct HostDirectoryRecord {
+    var descriptor: CInt
+    var inode: Inode
+    var path: String
+    /// False for a pre-existing target whose mode we leave alone.
+    var applyAttributes: Bool
+  }
+
+  /// A regular file whose content the file pass writes.
+  struct FileJob: Sendable {
+    var parent: CInt
+    var name: [UInt8]
+    var node: Node
+    var path: String
+  }
+
+  var directories: [HostDirectoryRecord] = []
+  var files: [FileJob] = []
+  private var walked: Set<Int> = []
+  private var walkedBytes = 0
+
+  init(image: CramfsImage, options: ExtractOptions, rootDescriptor: CInt, rootCreated: Bool) {
+    self.image = image
+    self.options = options
+    preserveOwners = options.preserveOwners ?? (geteuid() == 0)
+    sink = DiagnosticSink(limit: options.maxDiagnostics)
+    directories.append(HostDirectoryRecord(descriptor: rootDescriptor, inode: image.superblock.root, path: "/", applyAttributes: rootCreated))
+  }
+
+  // MARK: - Tree pass
+
+  mutating func createTree() {
+    var pending = [0]
+    while let index = pending.popLast() {
+      let children = createChildren(of: index)
+      pending.append(contentsOf: children.reversed())
+    }
+  }
+
+  /// Creates the entries of directory `index`; returns the indices of the subdirectories created.
+  private mutating func createChildren(of index: Int) -> [Int] {
+    let directory = directories[index]
+    let inode = directory.inode
+    let start = inode.byteOffset
+    let size = Int(inode.size)
+    guard start != 0, size != 0 else { return [] }
+    let view = image.view
+    guard walked.insert(start).inserted else {
+      sink.error("directory-loop", "refused: entries at \(hex(start)) were already extracted (directory loop)", offset: start, path: directory.path)
+      return []
+    }
+    walkedBytes += size
+    guard view.contains(offset: start, length: size), walkedBytes <= view.count else {
+      sink.error("directory-out-of-range", "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: directory.path)
+      return []
+    }
+    let (entries, problem) = DirectoryScanner.scan(view, start: start, size: size, path: directory.path)
+    if let problem { sink.add(problem) }
+    var names: Set<[UInt8]> = []
+    var subdirectories: [Int] = []
+    for entry in entries {
+      let path = DirectoryScanner.join(directory.path, entry.name)
+      if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
+        sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: path)
+        continue
+      }
+      guard names.insert(entry.name).inserted else {
+        sink.error(
+          "duplicate-name", "refused to extract a second entry with the same name (it could redirect writes through the first)",
+          offset: entry.offset, path: path)
+        continue
+      }
+      if let child = create(entry, in: directory.descriptor, path: path) { subdirectories.append(child) }
+    }
+    return subdirectories
+  }
+
+  private mutating func hostFailure(_ what: String, path: String, offset: Int) {
+    sink.error(ExtractReport.hostFailureCode, "\(what): \(HostDirectory.lastError())", offset: offset, path: path)
+  }
+
+  /// Makes room for `entry` when overwriting; returns false if something is in the way.
+  private mutating func clear(_ name: [UInt8], in parent: CInt, keepDirectory: Bool, path: String, offset: Int) -> Bool {
+    guard options.overwrite else { return true }
+    let result = HostDirectory.removeNonDirectory(parent, name)
+    if result.removed { return true }
+    if result.isDirectory {
+      if keepDirectory { return true }
+      if HostDirectory.removeEmptyDirectory(parent, name) == 0 { return true }
+      hostFailure("cannot replace the existing directory", path: path, offset: offset)
+      return false
+    }
+    errno = result.errno
+    hostFailure("cannot remove the existing entry", path: path, offset: offset)
+    return false
+  }
+
+  /// Creates one entry; returns the index of a created directory, to walk.
+  private mutating func create(_ entry: ScannedEntry, in parent: CInt, path: String) -> Int? {
+    let inode = entry.inode
+    let name = entry.name
+    let node = Node(entry: DirectoryEntry(entryOffset: entry.offset, inode: inode, name: name))
+    guard let type = inode.fileType else {
+      sink.error("bad-mode", "skipped: unknown file type in mode 0o\(String(inode.mode, radix: 8))", offset: entry.offset, path: path)
+      return nil
+    }
+    guard clear(name, in: parent, keepDirectory: type == .directory, path: path, offset: entry.offset) else { return nil }
+    let permissions = mode_t(inode.permissions)
+    switch type {
+    case .directory:
+      if HostDirectory.makeDirectory(parent, name) != 0 && !(errno == EEXIST && options.overwrite) {
+        hostFailure("cannot create directory", path: path, offset: entry.offset)
+        return nil
+      }
+      let descriptor = HostDirectory.openDirectory(parent, name)
+      guard descriptor >= 0 else {
+        if errno == ELOOP || errno == ENOTDIR {
+          sink.error("unsafe-path", "refused: a symlink or non-directory is where a directory is expected", offset: entry.offset, path: path)
+        } else {
+          hostFailure("cannot open directory", path: path, offset: entry.offset)
+        }
+        return nil
+      }
+      counts.directories += 1
+      directories.append(HostDirectoryRecord(descriptor: descriptor, inode: inode, path: path, applyAttributes: true))
+      return directories.count - 1
+    case .regular:
+      counts.files += 1
+      files.append(FileJob(parent: parent, name: name, node: node, path: path))
+      return nil
+    case .symlink:
+      let target: [UInt8]
+      do {
+        target = try image.readlink(node)
+      } catch {
+        sink.add(Diagnostic(code: "bad-symlink", error: error, path: path))
+        return nil
+      }
+      guard !target.isEmpty, !target.contains(0) else {
+        sink.error("nul-in-symlink", "refused: symlink target is empty or contains a NUL byte", offset: entry.offset, path: path)
+        return nil
+      }
+      guard HostDirectory.makeSymlink(parent, name, target: target) == 0 else {
+        hostFailure("cannot create symlink", path: path, offset: entry.offset)
+        return nil
+      }
+      counts.symlinks += 1
+    case .characterDevice, .blockDevice, .fifo, .socket:
+      let kind: mode_t =
+        switch type {
+        case .characterDevice: S_IFCHR
+        case .blockDevice: S_IFBLK
+        case .fifo: S_IFIFO
+        default: S_IFSOCK
+        }
+      let device = type.isDevice ? HostDirectory.deviceNumber(DeviceNumber(inodeSize: inode.size)) : 0
+      guard HostDirectory.makeNode(parent, name, mode: kind | 0o600, device: device) == 0 else {
+        if errno == EPERM && type.isDevice {
+          sink.warning("device-skipped", "skipped \(type): creating device nodes needs root", offset: entry.offset, path: path)
+        } else {
+          hostFailure("cannot create \(type)", path: path, offset: entry.offset)
+        }
+        return nil
+      }
+      counts.specialFiles += 1
+    }
+    if preserveOwners && HostDirectory.setOwner(parent, name, uid: UInt32(inode.uid), gid: UInt32(inode.gid)) != 0 {
+      hostFailure("cannot set owner", path: path, offset: entry.offset)
+    }
+    if type != .symlink && HostDirectory.setMode(parent, name, permissions) != 0 {
+      hostFailure("cannot set mode", path: path, offset: entry.offset)
+    }
+    _ = HostDirectory.zeroTimes(parent, name)
+    return nil
+  }
+
+  // MARK: - File pass
+
+  mutating func writeFiles() {
+    let jobs = files
+    let image = image
+    let preserveOwners = preserveOwners
+    let threads = max(1, options.threads)
+    let results = Mutex<[(Int, [Diagnostic], Int)]>([])
+    let buffers = (0..<threads).map { _ in WriteBuffer() }
+    ParallelRunner.run(count: jobs.count, threads: threads) { worker, index in
+      let (problems, written) = FileWriter.write(jobs[index], image: image, preserveOwners: preserveOwners, buffer: buffers[worker])
+      if !problems.isEmpty || written > 0 {
+        results.withLock { $0.append((index, problems, written)) }
+      }
+    }
+    let collected = results.withLock { $0 }.sorted { $0.0 < $1.0 }
+    for (_, problems, written) in collected {
+      counts.bytesWritten += written
+      for problem in problems { sink.add(problem) }
+    }
+  }
+
+  // MARK: - Directory attributes
+
+  /// Applies directory modes, owners and times, children before parents, then closes them.
+  mutating func finishDirectories() {
+    for record in directories.reversed() {
+      if record.applyAttributes {
+        if preserveOwners && fchown(record.descriptor, uid_t(record.inode.uid), gid_t(record.inode.gid)) != 0 {
+          hostFailure("cannot set owner", path: record.path, offset: record.inode.byteOffset)
+        }
+        if fchmod(record.descriptor, mode_t(record.inode.permissions)) != 0 {
+          hostFailure("cannot set mode", path: record.path, offset: record.inode.byteOffset)
+        }
+        _ = HostDirectory.zeroTimes(record.descriptor)
+      }
+      close(record.descriptor)
+    }
+    directories.removeAll()
+  }
+
+  func report() -> ExtractReport {
+    var report = counts
+    report.diagnostics = sink.diagnostics
+    report.omittedCount = sink.omittedCount
+    report.errorCount = sink.errorCount
+    report.warningCount = sink.warningCount
+    return report
+  }
+}

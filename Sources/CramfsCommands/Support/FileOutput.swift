@@ -1,0 +1,87 @@
+import Cramfs
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Buffered output to a file descriptor with `write(2)`: large writes, retried on `EINTR` and short writes.
+///
+///     FileOutput.standardOutput.write("hello\n")
+///     try FileOutput.standardOutput.flush()
+///
+/// Not thread-safe: the command-line tools write from one thread.
+public final class FileOutput: @unchecked Sendable {
+  /// Standard output, buffered.
+  public static let standardOutput = FileOutput(descriptor: 1, name: "standard output")
+  /// Standard error; callers flush after each message.
+  public static let standardError = FileOutput(descriptor: 2, name: "standard error", capacity: 0)
+
+  public let descriptor: Int32
+  public let name: String
+  private var buffer: [UInt8] = []
+  private let capacity: Int
+
+  public init(descriptor: Int32, name: String, capacity: Int = 1 << 16) {
+    self.descriptor = descriptor
+    self.name = name
+    self.capacity = capacity
+    buffer.reserveCapacity(capacity)
+  }
+
+  /// Appends text; writes when the buffer is full.
+  public func write(_ text: String) throws(CramfsError) {
+    buffer.append(contentsOf: text.utf8)
+    if buffer.count >= capacity { try flush() }
+  }
+
+  /// Appends bytes; writes when the buffer is full.
+  public func write(bytes: some Collection<UInt8>) throws(CramfsError) {
+    buffer.append(contentsOf: bytes)
+    if buffer.count >= capacity { try flush() }
+  }
+
+  /// Writes what is buffered.
+  public func flush() throws(CramfsError) {
+    guard !buffer.isEmpty else { return }
+    let failure = buffer.withUnsafeBytes { bytes -> CramfsError? in
+      do throws(CramfsError) { try writeUnbuffered(bytes) } catch { return error }
+      return nil
+    }
+    buffer.removeAll(keepingCapacity: true)
+    if let failure { throw failure }
+  }
+
+  func flushIgnoringErrors() { try? flush() }
+
+  /// Writes `bytes` directly, after anything buffered, without copying them.
+  ///
+  /// - Throws: ``CramfsError/Code/io`` naming the stream and the system's reason.
+  public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(CramfsError) {
+    if !buffer.isEmpty { try flush() }
+    try writeUnbuffered(bytes)
+  }
+
+  private func writeUnbuffered(_ bytes: UnsafeRawBufferPointer) throws(CramfsError) {
+    var rest = bytes
+    while !rest.isEmpty {
+      let written = systemWrite(descriptor, rest.baseAddress, rest.count)
+      if written < 0 {
+        if errno == EINTR { continue }
+        throw CramfsError(.io, "cannot write to \(name): \(systemErrorDescription(errno))")
+      }
+      rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+    }
+  }
+}
+
+private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
+  write(fd, pointer, count)
+}
+
+/// The system's text for an `errno` value (`strerror`).
+func systemErrorDescription(_ code: Int32) -> String {
+  guard let text = strerror(code) else { return "error \(code)" }
+  return String(decoding: UnsafeRawBufferPointer(start: text, count: strlen(text)), as: UTF8.self)
+}
