@@ -1,0 +1,77 @@
+import ArgumentParser
+import Cramfs
+
+extension CramfsCommand {
+  /// `cramfs xip IMAGE`: which pages of each regular file the kernel maps straight from the image.
+  ///
+  ///     $ cramfs xip rootfs.img
+  ///     class    direct/pages  reason            path
+  ///     whole         72/72                      /bin/busybox
+  ///     partial        3/4    last page shared   /lib/libc.so.6
+  public struct Xip: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+      commandName: "xip",
+      abstract: "Predict which file pages the kernel maps directly (execute in place).",
+      discussion: """
+        For each regular file: the pages a whole-file, read-only mmap maps straight from the image when it \
+        is mounted from addressable memory (mtd:NAME on NOR flash, ROM, a physmap window), following the \
+        kernel's rules, and for the others the reason. The block size is the target's page size.
+        """)
+
+    @Argument(help: "The cramfs image.")
+    public var image: String
+
+    @Option(help: ArgumentHelp("Physical address the image starts at (decimal or 0x hex).", valueName: "address"),
+            transform: parseByteCount)
+    public var base: Int = 0
+
+    @Flag(help: "Print one JSON object.")
+    public var json = false
+
+    @OptionGroup public var imageOptions: ImageOptions
+
+    public init() {}
+
+    public func run() throws {
+      let image = try imageOptions.open(self.image)
+      let report = try XIPAnalysis.analyze(image, physicalBase: UInt64(base))
+      let out = FileOutput.standardOutput
+      try out.write(json ? Self.json(report).rendered(pretty: true) + "\n" : Self.text(report))
+      try out.flush()
+    }
+
+    static func json(_ report: XIPReport) -> JSONValue {
+      .object([
+        ("pageSize", .int(report.pageSize)),
+        ("physicalBase", .int(report.physicalBase)),
+        ("files", .array(report.files.map { file in
+          .object([
+            ("path", .string(file.path)), ("size", .int(file.size)), ("pages", .int(file.pages)),
+            ("directPages", .int(file.directPages)), ("mappingClass", .string(file.mappingClass.rawValue)),
+            ("reason", file.reason.map { .string($0.rawValue) } ?? .null),
+            ("directOffset", file.directOffset.map { .int($0) } ?? .null),
+          ])
+        })),
+        ("totalPages", .int(report.totalPages)),
+        ("directPages", .int(report.directPages)),
+        ("bytesSaved", .int(report.bytesSaved)),
+      ])
+    }
+
+    static func text(_ report: XIPReport) -> String {
+      var out = "class    direct/pages  reason              path\n"
+      for file in report.files {
+        let counts = "\(file.directPages)/\(file.pages)"
+        out += file.mappingClass.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+          + String(repeating: " ", count: max(0, 12 - counts.count)) + counts + "  "
+          + (file.reason?.rawValue ?? "").padding(toLength: 20, withPad: " ", startingAt: 0) + file.path + "\n"
+      }
+      let whole = report.files.filter { $0.mappingClass == .whole }.count
+      let partial = report.files.filter { $0.mappingClass == .partial }.count
+      out += "\(report.files.count) files: \(whole) whole, \(partial) partial, \(report.files.count - whole - partial) none; "
+        + "\(report.directPages) of \(report.totalPages) pages direct; \(report.bytesSaved) bytes of RAM saved "
+        + "(page size \(report.pageSize))\n"
+      return out
+    }
+  }
+}
