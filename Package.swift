@@ -19,17 +19,21 @@ let package = Package(
     .target(name: "CramfsFormat"),
     .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // SHA-256 for `cramfs map` reports (OpenSSL's libcrypto).
+    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    // Linux calls Swift cannot make directly (variadic syscall/ioctl, userfaultfd).
+    .target(name: "CCramfsShims"),
     // Reader, builder, checker and extractor over real files.
     .target(
       name: "Cramfs",
       dependencies: [
-        "CramfsFormat", "CLibdeflate", "CZlib",
+        "CramfsFormat", "CLibdeflate", "CZlib", "CCramfsShims",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
     // Command implementations shared by the three executables.
     .target(
       name: "CramfsCommands",
-      dependencies: ["Cramfs", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["Cramfs", "CCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),
     .executableTarget(name: "mkcramfs", dependencies: ["CramfsCommands"]),
     .executableTarget(name: "cramfsck", dependencies: ["CramfsCommands"]),

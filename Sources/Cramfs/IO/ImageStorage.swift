@@ -6,6 +6,9 @@ public final class ImageStorage: @unchecked Sendable {
   private let mapping: MappedFile?
   private let ownsBytes: Bool
 
+  /// The file the bytes are mapped from, if any.
+  public var path: String? { mapping?.path }
+
   public init(mapping: MappedFile) {
     self.mapping = mapping
     bytes = mapping.bytes

@@ -1,0 +1,27 @@
+// Linux calls Swift cannot make directly: variadic syscall() and ioctl(), and userfaultfd's structs.
+#ifndef CCRAMFS_SHIMS_H
+#define CCRAMFS_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Opens a userfaultfd (close-on-exec, non-blocking) and negotiates the API; returns the descriptor or -errno.
+int CCramfsShims_userfaultfd_open(void);
+
+/// Registers [start, start+length) for missing-page faults; returns 0 or -errno.
+int CCramfsShims_userfaultfd_register(int fd, void *start, size_t length);
+
+/// Reads one page-fault event; returns 1 and sets *address, 0 when no event is pending, -errno on error.
+int CCramfsShims_userfaultfd_read_fault(int fd, uint64_t *address);
+
+/// Resolves a fault by copying `length` bytes (whole pages) from `source` to `destination`; returns 0 or -errno.
+/// -EEXIST (another thread filled the range first) counts as success.
+int CCramfsShims_userfaultfd_copy(int fd, void *destination, const void *source, size_t length);
+
+/// Waits until `fd` or `wake_fd` is readable or `timeout_ms` passes; returns 1 if `fd` is, 2 if `wake_fd` is, 0 on timeout, -errno.
+int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms);
+
+/// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
+int CCramfsShims_pipe_cloexec(int fds[2]);
+
+#endif

@@ -1,0 +1,74 @@
+#define _GNU_SOURCE
+#include "CCramfsShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int CCramfsShims_userfaultfd_open(void) {
+#ifdef __NR_userfaultfd
+  int fd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return -errno;
+  struct uffdio_api api = {.api = UFFD_API, .features = 0};
+  if (ioctl(fd, UFFDIO_API, &api) != 0) {
+    int saved = errno;
+    close(fd);
+    return -saved;
+  }
+  return fd;
+#else
+  return -ENOSYS;
+#endif
+}
+
+int CCramfsShims_userfaultfd_register(int fd, void *start, size_t length) {
+  struct uffdio_register reg = {
+      .range = {.start = (unsigned long)start, .len = length},
+      .mode = UFFDIO_REGISTER_MODE_MISSING,
+  };
+  return ioctl(fd, UFFDIO_REGISTER, &reg) == 0 ? 0 : -errno;
+}
+
+int CCramfsShims_userfaultfd_read_fault(int fd, uint64_t *address) {
+  struct uffd_msg msg;
+  for (;;) {
+    ssize_t got = read(fd, &msg, sizeof msg);
+    if (got < 0) {
+      if (errno == EAGAIN) return 0;
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (got != sizeof msg) return -EIO;
+    if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
+    *address = msg.arg.pagefault.address;
+    return 1;
+  }
+}
+
+int CCramfsShims_userfaultfd_copy(int fd, void *destination, const void *source, size_t length) {
+  struct uffdio_copy copy = {
+      .dst = (unsigned long)destination, .src = (unsigned long)source, .len = length, .mode = 0, .copy = 0};
+  if (ioctl(fd, UFFDIO_COPY, &copy) == 0) return 0;
+  return errno == EEXIST ? 0 : -errno;
+}
+
+int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms) {
+  struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+  for (;;) {
+    int ready = poll(fds, 2, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (ready == 0) return 0;
+    if (fds[1].revents) return 2;
+    return 1;
+  }
+}
+
+int CCramfsShims_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }

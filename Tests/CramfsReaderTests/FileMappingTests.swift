@@ -1,0 +1,89 @@
+import Cramfs
+import Foundation
+import Testing
+
+/// Mappings show the file's bytes; direct pages come from the image file and cost no anonymous memory;
+/// lazy pages are filled only when touched.
+@Suite(.serialized) struct FileMappingTests {
+  static func imageFile(_ kinds: [BlockKind], tail: Int) throws -> (CramfsImage, [UInt8], String) {
+    let content = BlockKindTests.content(blocks: kinds.count, tail: tail, holes: kinds.indices.filter { kinds[$0] == .hole })
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("cramfs-map-\(UUID().uuidString).img").path
+    try Data(BlockKindForge(byteOrder: .host).image(content: content, kinds: kinds)).write(to: URL(fileURLWithPath: path))
+    return (try CramfsImage(path: path, blockSize: 4096), content, path)
+  }
+
+  static func anonymousBytes() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") })
+    return try #require(line.split(separator: " ").compactMap { Int($0) }.first) * 1024
+  }
+
+  @Test(arguments: BlockKindTests.patterns.indices, [false, true])
+  func contentEqualsRead(pattern: Int, lazy: Bool) throws {
+    for tail in [1, 4096] {
+      let (image, content, path) = try Self.imageFile(BlockKindTests.patterns[pattern], tail: tail)
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      let mapping = try FileMapping(image: image, node: try image.lookup("/f"), lazy: lazy)
+      #expect(Array(mapping.bytes) == content)
+      #expect(Array(mapping.bytes) == (try image.contents(of: try image.lookup("/f"))))
+      let predicted = try XIPAnalysis.analyze(image, physicalBase: 0).files[0].directPages
+      #expect(mapping.directPages == predicted)
+      #expect(mapping.fillErrors.isEmpty)
+    }
+  }
+
+  @Test func directPagesCostNoAnonymousMemory() throws {
+    let pages = 256
+    let (direct, directContent, directPath) = try Self.imageFile(Array(repeating: .directUncompressed, count: pages), tail: 100)
+    defer { try? FileManager.default.removeItem(atPath: directPath) }
+    let (compressed, compressedContent, compressedPath) = try Self.imageFile(Array(repeating: .compressed, count: pages), tail: 100)
+    defer { try? FileManager.default.removeItem(atPath: compressedPath) }
+
+    let directMapping = try FileMapping(image: direct, node: try direct.lookup("/f"))
+    #expect(directMapping.directPages == pages)
+    let before = try Self.anonymousBytes()
+    #expect(Array(directMapping.bytes) == directContent)
+    let directCost = try Self.anonymousBytes() - before
+
+    let compressedMapping = try FileMapping(image: compressed, node: try compressed.lookup("/f"))
+    #expect(compressedMapping.directPages == 0)
+    let before2 = try Self.anonymousBytes()
+    #expect(Array(compressedMapping.bytes) == compressedContent)
+    let compressedCost = try Self.anonymousBytes() - before2
+    #expect(compressedMapping.pagesFilled == pages)
+
+    // The comparison copies the content into an array of the same size either way; only the mapping differs.
+    #expect(compressedCost - directCost >= pages * 4096 * 9 / 10, "direct \(directCost), compressed \(compressedCost)")
+  }
+
+  @Test func untouchedLazyPagesAreNeverFilled() throws {
+    let (image, content, path) = try Self.imageFile(Array(repeating: .compressed, count: 32), tail: 4096)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let mapping = try FileMapping(image: image, node: try image.lookup("/f"), lazy: true)
+    guard mapping.fillMode == .onDemand else { return }  // userfaultfd refused here: eager fill is the fallback
+    #expect(mapping.pagesFilled == 0)
+    #expect(mapping.bytes[5 * 4096 + 17] == content[5 * 4096 + 17])
+    #expect(mapping.bytes[30 * 4096] == content[30 * 4096])
+    #expect(mapping.pagesFilled == 2)
+  }
+
+  @Test func writableMappingIsPrivate() throws {
+    let (image, content, path) = try Self.imageFile([.directUncompressed, .directUncompressed, .compressed], tail: 500)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let before = try Data(contentsOf: URL(fileURLWithPath: path))
+    let mapping = try FileMapping(image: image, node: try image.lookup("/f"), writable: true)
+    #expect(mapping.directPages == 2)
+    mapping.address.storeBytes(of: 0xAB, as: UInt8.self)
+    (mapping.address + 2 * 4096 + 3).storeBytes(of: 0xCD, as: UInt8.self)
+    #expect(mapping.bytes[0] == 0xAB)
+    #expect(mapping.bytes[1...] .elementsEqual(content[1..<(2 * 4096 + 3)] + [0xCD] + content[(2 * 4096 + 4)...]))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    #expect(try image.contents(of: try image.lookup("/f")) == content)
+  }
+
+  @Test func onlyRegularFilesMap() throws {
+    let (image, _, path) = try Self.imageFile([.compressed], tail: 10)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    #expect(throws: CramfsError.self) { try FileMapping(image: image, node: image.root) }
+  }
+}
