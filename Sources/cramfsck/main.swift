@@ -1,3 +1,3 @@
 import CramfsCommands
 
-CramfsCommand.main()  // replaced by the cramfsck front-end
+CramfsckCommand.main()
