@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// Bad input gives a non-zero exit status (8 operational, 16 usage) and one line on standard error.
+@Suite("errors")
+struct ErrorTests {
+  static func expectOneLineError(_ arguments: [String], status: Int32, mentioning words: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let result = try CLI.run(arguments)
+    #expect(!result.crashed, "crashed: \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.status == status, "status \(result.status) for \(arguments): \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.stderrLines.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.stderr.hasPrefix("cramfs: error: "), "\(result.stderr)", sourceLocation: sourceLocation)
+    for word in words {
+      #expect(result.stderr.contains(word), "\(result.stderr) should mention \(word)", sourceLocation: sourceLocation)
+    }
+  }
+
+  static func scratchFile(_ bytes: Data) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("cramfs-cli-\(UUID().uuidString)")
+    try bytes.write(to: url)
+    return url
+  }
+
+  @Test("a missing image file", arguments: ["list", "cat", "info"])
+  func missingFile(command: String) throws {
+    var arguments = [command, "/nonexistent/image.cramfs"]
+    if command == "cat" { arguments.append("/a") }
+    try Self.expectOneLineError(arguments, status: 8, mentioning: ["/nonexistent/image.cramfs"])
+  }
+
+  @Test("a file that is not a cramfs image", arguments: [0, 10, 4096])
+  func notCramfs(length: Int) throws {
+    let url = try Self.scratchFile(Data((0..<length).map { UInt8($0 % 7) }))
+    defer { try? FileManager.default.removeItem(at: url) }
+    try Self.expectOneLineError(["info", url.path], status: 8)
+    try Self.expectOneLineError(["list", url.path], status: 8)
+  }
+
+  @Test("usage mistakes exit 16", arguments: [
+    ["list", "--no-such-option", "x"], ["info"], ["cat", "x"], ["frobnicate"], ["list", "--block-size", "1000", "x"],
+    ["list", "--offset", "abc", "x"],
+  ])
+  func usage(arguments: [String]) throws {
+    try Self.expectOneLineError(arguments, status: 16)
+  }
+
+  @Test("paths that do not work inside a good image", .enabled(if: Fixture.mkfsAvailable))
+  func badPaths() throws {
+    let fixture = try Fixture(MkfsVariant.all[0])
+    let image = fixture.image.path
+    try Self.expectOneLineError(["list", image, "/no/such/entry"], status: 8, mentioning: ["/no/such/entry"])
+    try Self.expectOneLineError(["cat", image, "/missing"], status: 8, mentioning: ["/missing"])
+    try Self.expectOneLineError(["cat", image, "/sub"], status: 8, mentioning: ["directory"])
+    try Self.expectOneLineError(["cat", image, "/fifo"], status: 8)
+    try Self.expectOneLineError(["cat", image, "/hello.txt/x"], status: 8)
+    try Self.expectOneLineError(["info", "--offset", "1000000", image], status: 8)
+  }
+
+  @Test("a truncated image is reported, not crashed on", .enabled(if: Fixture.mkfsAvailable), arguments: [200, 1000, 3000])
+  func truncated(length: Int) throws {
+    let fixture = try Fixture(MkfsVariant.all[0])
+    let cut = try Self.scratchFile(try Data(contentsOf: fixture.image).prefix(length))
+    defer { try? FileManager.default.removeItem(at: cut) }
+    for arguments in [["list", "-R", cut.path], ["cat", cut.path, "/random.bin"], ["info", cut.path]] {
+      let result = try CLI.run(arguments)
+      #expect(!result.crashed, "\(arguments): \(result.stderr)")
+      #expect(result.status == 0 || result.status == 8)
+      if result.status != 0 { #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("cramfs: error: ")) }
+    }
+  }
+
+  @Test("--help exits 0 and names every subcommand")
+  func help() throws {
+    let result = try CLI.succeed(["--help"])
+    for command in ["make", "check", "extract", "list", "cat", "info"] {
+      #expect(result.stdoutText.contains("  \(command) "), "\(command)")
+    }
+    #expect(try CLI.succeed(["list", "--help"]).stdoutText.contains("--recursive"))
+  }
+}
