@@ -270,7 +270,7 @@ struct DataChecker {
         if !(region.path == current.path && region.kind == current.kind) {
           sink.error(
             Self.overlapCode(region.kind, current.kind),
-            "\(region.what) (\(hex(region.start))-\(hex(region.end))) overlaps \(current.what) (\(hex(current.start))-\(hex(current.end)))",
+            "\(region.what) (\(hex(region.start))-\(hex(region.end))) and \(current.what) (\(hex(current.start))-\(hex(current.end))) overlap",
             offset: region.start, path: region.path)
         }
         if region.end > current.end { widest = region }
