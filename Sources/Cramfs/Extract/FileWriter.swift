@@ -43,10 +43,9 @@ enum FileWriter {
         do {
           _ = try image.readBlock(job.node, block: index, into: slot)
         } catch {
-          var problem = Diagnostic(code: "bad-block", error: error, path: job.path)
-          problem.message = "block \(index) cannot be read, written as zeros: \(error.message)"
-          if problem.offset == nil { problem.offset = inode.byteOffset + 4 * index }
-          problems.append(problem)
+          problems.append(Diagnostic(
+            .error, "bad-block", "block \(index) cannot be read, written as zeros: \(error.message)",
+            offset: error.offset ?? inode.byteOffset + 4 * index, path: job.path))
           slot.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: min(blockSize, size - index * blockSize))
         }
       }

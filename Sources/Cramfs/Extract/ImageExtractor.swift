@@ -194,7 +194,7 @@ struct Extraction {
       do {
         target = try image.readlink(node)
       } catch {
-        sink.add(Diagnostic(code: "bad-symlink", error: error, path: path))
+        sink.error("bad-symlink", "cannot read the symlink's target: \(error.message)", offset: error.offset ?? entry.offset, path: path)
         return nil
       }
       guard !target.isEmpty, !target.contains(0) else {
