@@ -220,12 +220,23 @@ private final class TemporaryFile {
     }
   }
 
+  /// CRC-32 of `[start, end)`, read back in chunks (a mapping would count the whole image in our RSS).
   func crc32(from start: Int, to end: Int) throws(CramfsError) -> UInt32 {
-    let mapped = try MappedFile(path: path)
-    guard mapped.bytes.count >= end else {
-      throw CramfsError(.io, "\(path) is shorter than written", path: path)
+    let chunkSize = 1 << 20
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+    defer { chunk.deallocate() }
+    var crc: UInt32 = 0
+    var offset = start
+    while offset < end {
+      let count = pread(descriptor, chunk.baseAddress, min(chunkSize, end - offset), off_t(offset))
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else {
+        throw CramfsError(.io, "cannot read back \(path): \(count < 0 ? errnoText() : "file is short")", path: path)
+      }
+      crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), continuing: crc)
+      offset += count
     }
-    return crc32Checksum(UnsafeRawBufferPointer(rebasing: mapped.bytes[start..<end]))
+    return crc
   }
 
   /// Gives the file the usual permissions (0666 minus the umask, as `creat` would) and renames it.
