@@ -29,7 +29,8 @@ extension CramfsCommand {
 
     public func run() throws {
       let image = try imageOptions.open(self.image)
-      let report = InfoReport(image: image, path: self.image, offset: imageOptions.offset)
+      let report = InfoReport(
+        image: image, path: self.image, offset: imageOptions.offset, blockSizeGiven: imageOptions.blockSize != nil)
       let out = FileOutput.standardOutput
       try out.write(json ? report.json.rendered(pretty: true) + "\n" : report.text)
       try out.flush()
@@ -43,12 +44,14 @@ struct InfoReport {
   let image: CramfsImage
   let path: String
   let offset: Int
+  let blockSizeGiven: Bool
   let summary: ImageSummary?
   let walkError: CramfsError?
   let checksum: (stored: UInt32, computed: UInt32)?
 
-  init(image: CramfsImage, path: String, offset: Int) {
+  init(image: CramfsImage, path: String, offset: Int, blockSizeGiven: Bool) {
     self.image = image
+    self.blockSizeGiven = blockSizeGiven
     self.path = path
     self.offset = offset
     checksum = image.checksum()
@@ -62,6 +65,12 @@ struct InfoReport {
   }
 
   var superblock: Superblock { image.superblock }
+
+  /// Where the block size came from.
+  var blockSizeSource: String {
+    if image.blockSizeWasDetected { return "detected" }
+    return blockSizeGiven ? "given" : "assumed: the data does not show it"
+  }
 
   var crcStatus: String {
     guard let checksum else { return "unavailable" }
@@ -81,7 +90,7 @@ struct InfoReport {
       ("image", path + (offset != 0 ? " (at offset \(offset))" : "")),
       ("byte order", image.geometry.byteOrder.rawValue),
       ("pad", "\(image.geometry.superblockOffset) (superblock at offset \(image.geometry.superblockOffset))"),
-      ("block size", "\(image.blockSize) (\(image.blockSizeWasDetected ? "detected" : "given or assumed"))"),
+      ("block size", "\(image.blockSize) (\(blockSizeSource))"),
       ("flags", superblock.flags.description),
       ("size", "\(superblock.size) bytes"),
       ("edition", String(superblock.fsid.edition)),
