@@ -18,6 +18,6 @@ extension CramfsCommand {
 
     public init() {}
 
-    public func run() throws { try options.run(tool: "cramfs make") }
+    public func run() throws { try options.run(tool: "cramfs") }
   }
 }

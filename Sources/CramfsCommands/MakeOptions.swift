@@ -1,12 +1,6 @@
 import ArgumentParser
 import Cramfs
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The options of `cramfs make` and `mkcramfs`: the short letters of util-linux `mkfs.cramfs`
 /// and cramfs-tools `mkcramfs`, with long names of our own.
 public struct MakeOptions: ParsableArguments {
@@ -115,31 +109,27 @@ public struct MakeOptions: ParsableArguments {
 
   /// Builds the image and prints warnings and errors as `<tool>: warning: …` / `<tool>: error: …`.
   ///
-  /// - Throws: `ExitCode(16)` for bad option values, `ExitCode(8)` when the build fails.
+  /// - Throws: ``ExitCode/usageError`` (16) for bad option values, ``ExitCode/operationalError`` (8) when
+  ///   the build fails.
   public func run(tool: String) throws {
     let options: BuildOptions
     do {
       options = try buildOptions()
     } catch {
-      printDiagnostic(tool, "error", error.description)
-      throw ExitCode(16)
+      printToolError(error.toolDescription, tool: tool)
+      throw ExitCode.usageError
     }
     do {
       let report = try ImageBuilder.build(from: directory, to: image, options: options)
-      for warning in report.warnings { printDiagnostic(tool, "warning", warning.description) }
+      for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
       if verbose {
         print(
           "\(image): \(report.imageSize) bytes, \(report.entries) entries, \(report.blocks) blocks, "
             + "\(report.deduplicatedFiles) deduplicated, flags \(report.flags)")
       }
     } catch {
-      printDiagnostic(tool, "error", error.description)
-      throw ExitCode(8)
+      printToolError(error.toolDescription, tool: tool)
+      throw ExitCode.operationalError
     }
   }
-}
-
-private func printDiagnostic(_ tool: String, _ kind: String, _ message: String) {
-  let line = Array("\(tool): \(kind): \(message)\n".utf8)
-  line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
 }
