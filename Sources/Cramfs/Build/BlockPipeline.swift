@@ -8,13 +8,19 @@ struct EncodedBlock: Sendable {
   var bytes: [UInt8]
 }
 
-/// One block to encode: `length` bytes at `offset` of `source`.
+/// A run of consecutive blocks of one item to encode: `length` bytes at `offset` of `source`, cut into
+/// `blockSize` blocks (the last may be short). Batching cuts reads and thread wake-ups per block.
 struct BlockJob: Sendable {
   var sequence: Int
+  var item: Int
+  var firstBlock: Int
   var source: DataSource
   var offset: Int
   var length: Int
+  var blockSize: Int
   var encoding: BlockEncoding
+
+  var blockCount: Int { (length + blockSize - 1) / blockSize }
 }
 
 /// Encodes blocks; owns its compressor and input buffer, so one per worker.
@@ -26,16 +32,27 @@ final class BlockEncoder: @unchecked Sendable {
 
   init(options: BuildOptions) throws(CramfsError) {
     compressor = try BlockCompressor(implementation: options.deflate, level: options.effectiveLevel)
-    input = .allocate(byteCount: options.blockSize, alignment: 16)
+    input = .allocate(byteCount: BlockPipeline.batchBlocks(blockSize: options.blockSize) * options.blockSize, alignment: 16)
   }
 
   deinit { input.deallocate() }
 
-  func encode(_ job: BlockJob) throws(CramfsError) -> EncodedBlock {
-    let block = UnsafeMutableRawBufferPointer(rebasing: input[0..<job.length])
-    try job.source.read(at: job.offset, into: block)
-    let raw = UnsafeRawBufferPointer(block)
-    switch job.encoding {
+  func encode(_ job: BlockJob) throws(CramfsError) -> [EncodedBlock] {
+    let batch = UnsafeMutableRawBufferPointer(rebasing: input[0..<job.length])
+    try job.source.read(at: job.offset, into: batch)
+    var blocks: [EncodedBlock] = []
+    blocks.reserveCapacity(job.blockCount)
+    var start = 0
+    while start < job.length {
+      let end = min(start + job.blockSize, job.length)
+      blocks.append(encodeBlock(UnsafeRawBufferPointer(rebasing: batch[start..<end]), job.encoding))
+      start = end
+    }
+    return blocks
+  }
+
+  private func encodeBlock(_ raw: UnsafeRawBufferPointer, _ encoding: BlockEncoding) -> EncodedBlock {
+    switch encoding {
     case .packed(let holes, let storeIncompressible):
       if holes && Self.isZero(raw) { return EncodedBlock(kind: .hole, bytes: []) }
       var stream: [UInt8] = []
@@ -57,23 +74,28 @@ final class BlockEncoder: @unchecked Sendable {
 
 /// Encodes every block of the data items on `jobs` workers and hands them back in order.
 ///
-/// At most `window` blocks are read, being encoded or waiting to be written at any time, so memory
-/// does not grow with the image. Results are consumed in sequence order, which makes the output the same
-/// for every `jobs` value. With one job the work runs inline on the caller's thread (the serial version).
+/// At most `jobs × windowPerJob` batches (each at most 64 KiB of input, or one block) are read, being
+/// encoded or waiting to be written at any time, so memory does not grow with the image. Results are
+/// consumed in sequence order, which makes the output the same for every `jobs` value. With one job the
+/// work runs inline on the caller's thread (the serial version).
 enum BlockPipeline {
-  /// Blocks in flight per worker.
-  static let windowPerJob = 8
+  /// Batches in flight per worker.
+  static let windowPerJob = 4
+  static let batchBytes = 64 << 10
+
+  static func batchBlocks(blockSize: Int) -> Int { max(1, batchBytes / blockSize) }
 
   static func run(
     items: [DataItem], tree: SourceTree, options: BuildOptions,
     consume: (_ item: Int, _ block: Int, EncodedBlock) throws(CramfsError) -> Void
   ) throws(CramfsError) {
     var producer = JobProducer(items: items, tree: tree, blockSize: options.blockSize)
+    func deliver(_ job: BlockJob, _ blocks: [EncodedBlock]) throws(CramfsError) {
+      for (index, block) in blocks.enumerated() { try consume(job.item, job.firstBlock + index, block) }
+    }
     if options.jobs == 1 {
       let encoder = try BlockEncoder(options: options)
-      while let (item, block, job) = try producer.next() {
-        try consume(item, block, try encoder.encode(job))
-      }
+      while let job = try producer.next() { try deliver(job, try encoder.encode(job)) }
       return
     }
     let state = PipelineState()
@@ -84,32 +106,37 @@ enum BlockPipeline {
     defer { state.shutDown() }
 
     let window = options.jobs * windowPerJob
-    var pending: [(item: Int, block: Int)] = []  // submitted, not yet consumed, in order
+    var pending: [BlockJob] = []  // submitted, not yet consumed, in order
     var pendingHead = 0
     var exhausted = false
     while true {
       while !exhausted && pending.count - pendingHead < window {
-        guard let (item, block, job) = try producer.next() else {
+        guard let job = try producer.next() else {
           exhausted = true
           break
         }
-        pending.append((item, block))
+        pending.append(job)
         state.submit(job)
       }
       guard pendingHead < pending.count else { break }
-      let result = state.take(sequence: pendingHead)
-      let (item, block) = pending[pendingHead]
+      let job = pending[pendingHead]
+      let result = state.take(sequence: job.sequence)
       pendingHead += 1
-      try consume(item, block, try result.get())
+      if pendingHead >= 1024 {
+        pending.removeFirst(pendingHead)
+        pendingHead = 0
+      }
+      try deliver(job, try result.get())
     }
   }
 }
 
-/// Walks the items' blocks in order, opening each item's source when its first block is due.
+/// Walks the items' blocks in order, in batches, opening each item's source when its first block is due.
 private struct JobProducer {
   let items: [DataItem]
   let tree: SourceTree
   let blockSize: Int
+  let batchBlocks: Int
   var itemIndex = 0
   var blockIndex = 0
   var sequence = 0
@@ -119,26 +146,27 @@ private struct JobProducer {
     self.items = items
     self.tree = tree
     self.blockSize = blockSize
+    batchBlocks = BlockPipeline.batchBlocks(blockSize: blockSize)
   }
 
-  mutating func next() throws(CramfsError) -> (Int, Int, BlockJob)? {
+  mutating func next() throws(CramfsError) -> BlockJob? {
     guard itemIndex < items.count else { return nil }
     let item = items[itemIndex]
     if blockIndex == 0 { source = try DataSource(entry: tree.entries[item.entry]) }
     guard let source else { return nil }
+    let count = min(batchBlocks, item.blockCount - blockIndex)
     let offset = blockIndex * blockSize
     let job = BlockJob(
-      sequence: sequence, source: source, offset: offset, length: min(blockSize, item.size - offset),
-      encoding: item.encoding)
-    let result = (itemIndex, blockIndex, job)
+      sequence: sequence, item: itemIndex, firstBlock: blockIndex, source: source, offset: offset,
+      length: min(count * blockSize, item.size - offset), blockSize: blockSize, encoding: item.encoding)
     sequence += 1
-    blockIndex += 1
+    blockIndex += count
     if blockIndex == item.blockCount {
       itemIndex += 1
       blockIndex = 0
       self.source = nil
     }
-    return result
+    return job
   }
 }
 
@@ -150,7 +178,7 @@ private final class PipelineState: @unchecked Sendable {
   private let condition = NSCondition()
   private var queue: [BlockJob] = []
   private var queueHead = 0
-  private var results: [Int: Result<EncodedBlock, CramfsError>] = [:]
+  private var results: [Int: Result<[EncodedBlock], CramfsError>] = [:]
   private var closed = false
   private var liveWorkers = 0
 
@@ -175,7 +203,7 @@ private final class PipelineState: @unchecked Sendable {
         queueHead = 0
       }
       condition.unlock()
-      let result = Result { () throws(CramfsError) -> EncodedBlock in try encoder.encode(job) }
+      let result = Result { () throws(CramfsError) -> [EncodedBlock] in try encoder.encode(job) }
       condition.lock()
       results[job.sequence] = result
       condition.broadcast()
@@ -193,7 +221,7 @@ private final class PipelineState: @unchecked Sendable {
   }
 
   /// Waits for the result of job `sequence` and removes it.
-  func take(sequence: Int) -> Result<EncodedBlock, CramfsError> {
+  func take(sequence: Int) -> Result<[EncodedBlock], CramfsError> {
     condition.lock()
     defer { condition.unlock() }
     while true {
