@@ -305,6 +305,33 @@ struct BuilderBehaviourTests {
     try expectFailure(scratch, options: options, code: .limitExceeded, pathSuffix: "/b-second")
   }
 
+  @Test("a file that cannot be read after the scan is an error naming it, and leaves no image")
+  func unreadableFile() throws {
+    // Root reads every mode, so the file disappears between the scan and the data pass instead.
+    let scratch = try Scratch("unreadable")
+    defer { scratch.remove() }
+    try scratch.prepare()
+    var random = SeededGenerator(seed: 11)
+    scratch.write("a", random.bytes(50_000))
+    scratch.write("b", random.bytes(70_000))
+    for jobs in [1, 2] {
+      var options = BuildOptions()
+      options.jobs = jobs
+      let tree = try SourceTree.scan(scratch.source, options: options)
+      try FileManager.default.moveItem(atPath: scratch.source + "/b", toPath: scratch.path + "/b-moved")
+      defer { try? FileManager.default.moveItem(atPath: scratch.path + "/b-moved", toPath: scratch.source + "/b") }
+      let duplicates = try Deduplicator.findDuplicates(in: tree)
+      let layout = try ImageLayout.plan(tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: 0)
+      var report = BuildReport()
+      let error = #expect(throws: CramfsError.self) {
+        try ImageWriter(tree: tree, layout: layout, options: options, insertedFileSize: 0)
+          .write(to: scratch.image, report: &report)
+      }
+      #expect(error?.code == .io && error?.path?.hasSuffix("/src/b") == true, "\(String(describing: error))")
+      #expect(try scratch.outputFiles().isEmpty)
+    }
+  }
+
   // MARK: - Warnings
 
   @Test("truncated owners and device numbers are warnings, and errors with -E")

@@ -16,8 +16,9 @@
 public struct BuildOptions: Sendable {
   /// The block sizes the kernel uses as page sizes.
   public static let supportedBlockSizes = [4096, 16384, 65536]
-  /// The libdeflate level used when ``level`` is nil: the smallest level whose images were
-  /// no larger than `mkfs.cramfs` (zlib level 6) on a copy of `/usr/lib` (see the builder tests' notes).
+  /// The libdeflate level used when ``level`` is nil: the lowest level whose image was no larger than
+  /// `mkfs.cramfs`'s (zlib level 6) on a 188 MB copy of part of `/usr/lib` (10,101 entries): level 6 gave
+  /// 76,775,424 bytes against 76,939,264; level 5 gave 76,959,744, slightly larger.
   public static let defaultLibdeflateLevel = 6
   /// The zlib level `mkfs.cramfs` uses (`compress()`, `Z_DEFAULT_COMPRESSION`).
   public static let defaultZlibLevel = 6
