@@ -100,4 +100,18 @@ import Testing
       #expect(try TreeSnapshot(directory) == expected)
     }
   }
+
+  /// With few directory descriptors allowed open, and on one thread, the result is the same.
+  @Test(arguments: [(1, 3), (2, 2), (4, 50)])
+  func boundedDescriptorsAndThreads(threads: Int, maxOpen: Int) throws {
+    let work = try TemporaryDirectory()
+    let image = work.file("image.cramfs")
+    try Tools.succeed(Tools.mkfs, [Self.source.tree, image])
+    let options = ExtractOptions(threads: threads, maxOpenDirectories: maxOpen)
+    let report = try ImageExtractor.extract(try CramfsImage(path: image), to: work.file("out"), options: options)
+    #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+    let expected = try TreeSnapshot(Self.source.tree)
+    let extracted = try TreeSnapshot(work.file("out"))
+    #expect(extracted == expected, "\(extracted.differences(from: expected).prefix(20).joined(separator: "\n"))")
+  }
 }

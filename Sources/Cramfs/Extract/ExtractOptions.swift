@@ -9,8 +9,14 @@ public struct ExtractOptions: Sendable, Hashable {
   public var threads: Int
   /// Keep at most this many diagnostics (the rest are counted).
   public var maxDiagnostics: Int
+  /// Directory descriptors kept open at once; past it, queued files are written and finished
+  /// directories closed.
+  public var maxOpenDirectories: Int
 
-  public init(overwrite: Bool = false, preserveOwners: Bool? = nil, threads: Int = 2, maxDiagnostics: Int = 1000) {
+  public init(
+    overwrite: Bool = false, preserveOwners: Bool? = nil, threads: Int = 2, maxDiagnostics: Int = 1000, maxOpenDirectories: Int = 1000
+  ) {
+    self.maxOpenDirectories = maxOpenDirectories
     self.overwrite = overwrite
     self.preserveOwners = preserveOwners
     self.threads = threads

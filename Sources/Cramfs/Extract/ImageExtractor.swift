@@ -65,6 +65,10 @@ struct Extraction {
     var path: String
     /// False for a pre-existing target whose mode we leave alone.
     var applyAttributes: Bool
+    /// Index of the parent's record (nil for the target).
+    var parent: Int?
+    /// Attributes applied and descriptor closed.
+    var finished = false
   }
 
   /// A regular file whose content the file pass writes.
@@ -85,7 +89,7 @@ struct Extraction {
     self.options = options
     preserveOwners = options.preserveOwners ?? (geteuid() == 0)
     sink = DiagnosticSink(limit: options.maxDiagnostics)
-    directories.append(HostDirectoryRecord(descriptor: rootDescriptor, inode: image.superblock.root, path: "/", applyAttributes: rootCreated))
+    directories.append(HostDirectoryRecord(descriptor: rootDescriptor, inode: image.superblock.root, path: "/", applyAttributes: rootCreated, parent: nil))
   }
 
   // MARK: - Tree pass
@@ -95,6 +99,24 @@ struct Extraction {
     while let index = pending.popLast() {
       let children = createChildren(of: index)
       pending.append(contentsOf: children.reversed())
+      if openDirectories > max(options.maxOpenDirectories, 2) { flush(keeping: pending) }
+    }
+  }
+
+  /// Directory descriptors currently open.
+  private var openDirectories = 1
+
+  /// Writes the files queued so far, then finishes every directory that nothing pending lies below,
+  /// so that the number of open descriptors stays bounded.
+  private mutating func flush(keeping pending: [Int]) {
+    writeFiles()
+    var needed = Set<Int>()
+    for index in pending {
+      var current: Int? = index
+      while let at = current, needed.insert(at).inserted { current = directories[at].parent }
+    }
+    for index in directories.indices.reversed() where !directories[index].finished && !needed.contains(index) {
+      finish(index)
     }
   }
 
@@ -131,7 +153,7 @@ struct Extraction {
           offset: entry.offset, path: path)
         continue
       }
-      if let child = create(entry, in: directory.descriptor, path: path) { subdirectories.append(child) }
+      if let child = create(entry, in: directory.descriptor, path: path, parent: index) { subdirectories.append(child) }
     }
     return subdirectories
   }
@@ -157,7 +179,7 @@ struct Extraction {
   }
 
   /// Creates one entry; returns the index of a created directory, to walk.
-  private mutating func create(_ entry: ScannedEntry, in parent: CInt, path: String) -> Int? {
+  private mutating func create(_ entry: ScannedEntry, in parent: CInt, path: String, parent parentIndex: Int) -> Int? {
     let inode = entry.inode
     let name = entry.name
     let node = Node(entry: DirectoryEntry(entryOffset: entry.offset, inode: inode, name: name))
@@ -183,7 +205,8 @@ struct Extraction {
         return nil
       }
       counts.directories += 1
-      directories.append(HostDirectoryRecord(descriptor: descriptor, inode: inode, path: path, applyAttributes: true))
+      directories.append(HostDirectoryRecord(descriptor: descriptor, inode: inode, path: path, applyAttributes: true, parent: parentIndex))
+      openDirectories += 1
       return directories.count - 1
     case .regular:
       counts.files += 1
@@ -239,6 +262,7 @@ struct Extraction {
 
   mutating func writeFiles() {
     let jobs = files
+    files.removeAll()
     let image = image
     let preserveOwners = preserveOwners
     let threads = max(1, options.threads)
@@ -261,19 +285,23 @@ struct Extraction {
 
   /// Applies directory modes, owners and times, children before parents, then closes them.
   mutating func finishDirectories() {
-    for record in directories.reversed() {
-      if record.applyAttributes {
-        if preserveOwners && fchown(record.descriptor, uid_t(record.inode.uid), gid_t(record.inode.gid)) != 0 {
-          hostFailure("cannot set owner", path: record.path, offset: record.inode.byteOffset)
-        }
-        if fchmod(record.descriptor, mode_t(record.inode.permissions)) != 0 {
-          hostFailure("cannot set mode", path: record.path, offset: record.inode.byteOffset)
-        }
-        _ = HostDirectory.zeroTimes(record.descriptor)
+    for index in directories.indices.reversed() where !directories[index].finished { finish(index) }
+  }
+
+  private mutating func finish(_ index: Int) {
+    let record = directories[index]
+    if record.applyAttributes {
+      if preserveOwners && fchown(record.descriptor, uid_t(record.inode.uid), gid_t(record.inode.gid)) != 0 {
+        hostFailure("cannot set owner", path: record.path, offset: record.inode.byteOffset)
       }
-      close(record.descriptor)
+      if fchmod(record.descriptor, mode_t(record.inode.permissions)) != 0 {
+        hostFailure("cannot set mode", path: record.path, offset: record.inode.byteOffset)
+      }
+      _ = HostDirectory.zeroTimes(record.descriptor)
     }
-    directories.removeAll()
+    close(record.descriptor)
+    directories[index].finished = true
+    openDirectories -= 1
   }
 
   func report() -> ExtractReport {
