@@ -6,24 +6,30 @@ import Cramfs
 public struct MakeOptions: ParsableArguments {
   @Option(
     name: [.customShort("b"), .customLong("block-size")],
-    help: ArgumentHelp("Block size: 4096, 16384 or 65536; must equal the target's page size.", valueName: "bytes"))
+    help: ArgumentHelp(
+      "Block size: 4096, 16384 or 65536; must equal the target's page size.", valueName: "bytes"))
   public var blockSize: Int = 4096
 
   @Option(
     name: [.customShort("N"), .customLong("byte-order")],
-    help: ArgumentHelp("Byte order of the image: big, little or host (default).", valueName: "order"))
+    help: ArgumentHelp(
+      "Byte order of the image: big, little or host (default).", valueName: "order"))
   public var byteOrder: String?
 
   @Flag(name: [.customShort("B"), .customLong("big-endian")], help: "Same as --byte-order big.")
   public var bigEndian = false
 
-  @Flag(name: [.customShort("L"), .customLong("little-endian")], help: "Same as --byte-order little.")
+  @Flag(
+    name: [.customShort("L"), .customLong("little-endian")], help: "Same as --byte-order little.")
   public var littleEndian = false
 
-  @Flag(name: [.customShort("p"), .customLong("pad")], help: "Leave 512 zero bytes before the superblock for boot code.")
+  @Flag(
+    name: [.customShort("p"), .customLong("pad")],
+    help: "Leave 512 zero bytes before the superblock for boot code.")
   public var pad = false
 
-  @Option(name: [.customShort("e"), .customLong("edition")], help: "Edition number stored in the fsid.")
+  @Option(
+    name: [.customShort("e"), .customLong("edition")], help: "Edition number stored in the fsid.")
   public var edition: UInt32 = 0
 
   @Option(name: [.customShort("n"), .customLong("name")], help: "Volume name (at most 16 bytes).")
@@ -31,13 +37,18 @@ public struct MakeOptions: ParsableArguments {
 
   @Option(
     name: [.customShort("i"), .customLong("insert")],
-    help: ArgumentHelp("Insert this file after the superblock (needs Linux 2.4 or later).", valueName: "file"))
+    help: ArgumentHelp(
+      "Insert this file after the superblock (needs Linux 2.4 or later).", valueName: "file"))
   public var insert: String?
 
-  @Flag(name: [.customShort("z"), .customLong("holes")], help: "Store all-zero blocks as holes (needs Linux 2.3.39 or later).")
+  @Flag(
+    name: [.customShort("z"), .customLong("holes")],
+    help: "Store all-zero blocks as holes (needs Linux 2.3.39 or later).")
   public var holes = false
 
-  @Flag(name: [.customShort("q"), .customLong("squash-owners")], help: "Store every owner as uid 0, gid 0.")
+  @Flag(
+    name: [.customShort("q"), .customLong("squash-owners")],
+    help: "Store every owner as uid 0, gid 0.")
   public var squashOwners = false
 
   @Flag(
@@ -45,24 +56,34 @@ public struct MakeOptions: ParsableArguments {
     help: "Store blocks that do not shrink uncompressed (needs Linux 4.15 or later).")
   public var storeIncompressible = false
 
-  @Option(name: .customLong("level"), help: "Compression level (libdeflate 1-12, default 6; zlib 1-9, default 6).")
+  @Option(
+    name: .customLong("level"),
+    help: "Compression level (libdeflate 1-12, default 6; zlib 1-9, default 6).")
   public var level: Int?
 
   @Option(
     name: .customLong("deflate"),
-    help: ArgumentHelp("Deflate implementation: libdeflate (default) or zlib (the bytes mkfs.cramfs writes).", valueName: "name"))
+    help: ArgumentHelp(
+      "Deflate implementation: libdeflate (default) or zlib (the bytes mkfs.cramfs writes).",
+      valueName: "name"))
   public var deflate: String = "libdeflate"
 
-  @Option(name: [.customShort("j"), .customLong("jobs")], help: "Compression threads (default: the number of cores).")
+  @Option(
+    name: [.customShort("j"), .customLong("jobs")],
+    help: "Compression threads (default: the number of cores).")
   public var jobs: Int?
 
   @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Print each file and a summary.")
   public var verbose = false
 
-  @Flag(name: [.customShort("E"), .customLong("warnings-as-errors")], help: "Treat warnings as errors (exit 8).")
+  @Flag(
+    name: [.customShort("E"), .customLong("warnings-as-errors")],
+    help: "Treat warnings as errors (exit 8).")
   public var warningsAreErrors = false
 
-  @Flag(name: .customShort("s"), help: "Sort directory entries (always done; accepted for compatibility).")
+  @Flag(
+    name: .customShort("s"),
+    help: "Sort directory entries (always done; accepted for compatibility).")
   public var sortIgnored = false
 
   @Argument(help: "The directory to put in the image.")
@@ -84,7 +105,8 @@ public struct MakeOptions: ParsableArguments {
     case ("big", false, false), (nil, true, false): options.byteOrder = .big
     case ("little", false, false), (nil, false, true): options.byteOrder = .little
     case (let value?, false, false):
-      throw CramfsError(.invalidArgument, "invalid byte order '\(value)'; must be 'big', 'little' or 'host'")
+      throw CramfsError(
+        .invalidArgument, "invalid byte order '\(value)'; must be 'big', 'little' or 'host'")
     default:
       throw CramfsError(.invalidArgument, "give only one of -N, -B and -L")
     }
@@ -96,7 +118,8 @@ public struct MakeOptions: ParsableArguments {
     options.squashOwners = squashOwners
     options.storeIncompressibleBlocks = storeIncompressible
     guard let implementation = DeflateImplementation(rawValue: deflate) else {
-      throw CramfsError(.invalidArgument, "unknown deflate implementation '\(deflate)'; use libdeflate or zlib")
+      throw CramfsError(
+        .invalidArgument, "unknown deflate implementation '\(deflate)'; use libdeflate or zlib")
     }
     options.deflate = implementation
     options.level = level

@@ -12,7 +12,9 @@ struct Mkcramfs: ParsableCommand {
   @Flag(name: .customShort("X"), help: "Execute-in-place layout (cramfs-tools; not supported yet).")
   var xip: Int
 
-  @Option(name: .customShort("D"), help: ArgumentHelp("Device table (cramfs-tools; not supported yet).", valueName: "file"))
+  @Option(
+    name: .customShort("D"),
+    help: ArgumentHelp("Device table (cramfs-tools; not supported yet).", valueName: "file"))
   var deviceTable: String?
 
   func run() throws {

@@ -1,7 +1,8 @@
-@testable import Cramfs
 import CramfsTestSupport
 import Foundation
 import Testing
+
+@testable import Cramfs
 
 #if canImport(Glibc)
   import Glibc
@@ -15,10 +16,13 @@ private struct Scratch {
   var image: String { path + "/out/image.cramfs" }
   func prepare() throws {
     try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: path + "/out", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: path + "/out", withIntermediateDirectories: true)
   }
   /// Everything in the output directory (no image and no temporary file may remain after an error).
-  func outputFiles() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path + "/out") }
+  func outputFiles() throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: path + "/out")
+  }
   func write(_ relative: String, _ bytes: [UInt8]) {
     _ = FileManager.default.createFile(atPath: source + "/" + relative, contents: Data(bytes))
   }
@@ -47,7 +51,9 @@ struct BuilderBehaviourTests {
     let zlibParallel = try buildImage(tree.root, options)
     options.jobs = 1
     let zlibSerial = try buildImage(tree.root, options)
-    #expect(zlibSerial == zlibParallel, "\(firstDifference(zlibSerial, zlibParallel)); \(tree.replayHint)")
+    #expect(
+      zlibSerial == zlibParallel, "\(firstDifference(zlibSerial, zlibParallel)); \(tree.replayHint)"
+    )
   }
 
   @Test("identical data is shared only between entries of the same type, mode and owner")
@@ -60,7 +66,8 @@ struct BuilderBehaviourTests {
     generatorOptions.randomFiles = 5
     var generator = TreeGenerator(seed: seed, options: generatorOptions)
     let tree = try generator.generate(at: scratch.source)
-    try FileManager.default.createDirectory(atPath: scratch.path + "/out", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: scratch.path + "/out", withIntermediateDirectories: true)
     let report = try ImageBuilder.build(from: tree.root, to: scratch.image, options: BuildOptions())
     let (_, entries) = try imageEntries(try readBytes(scratch.image))
     let byPath = Dictionary(uniqueKeysWithValues: entries.map { ($0.path, $0.inode) })
@@ -70,15 +77,20 @@ struct BuilderBehaviourTests {
       let copy = try #require(byPath["/zz-copy-\(index)"])
       let exec = try #require(byPath["/dups/exec-\(index)"])
       let owned = try #require(byPath["/dups/owned-\(index)"])
-      #expect(a.offsetWords == b.offsetWords && a.offsetWords == copy.offsetWords, "\(tree.replayHint)")
-      #expect(exec.offsetWords != a.offsetWords, "different mode must not share data; \(tree.replayHint)")
-      #expect(owned.offsetWords != a.offsetWords, "different owner must not share data; \(tree.replayHint)")
+      #expect(
+        a.offsetWords == b.offsetWords && a.offsetWords == copy.offsetWords, "\(tree.replayHint)")
+      #expect(
+        exec.offsetWords != a.offsetWords, "different mode must not share data; \(tree.replayHint)")
+      #expect(
+        owned.offsetWords != a.offsetWords,
+        "different owner must not share data; \(tree.replayHint)")
       #expect(exec.offsetWords != owned.offsetWords, "\(tree.replayHint)")
     }
     let link = try #require(byPath["/dups/link-with-same-bytes"])
     let file = try #require(byPath["/dups/looks-like-link"])
     #expect(link.offsetWords != file.offsetWords, "a symlink must not share a file's data")
-    #expect(try #require(byPath["/links/same-1"]).offsetWords == byPath["/links/same-2"]?.offsetWords)
+    #expect(
+      try #require(byPath["/links/same-1"]).offsetWords == byPath["/links/same-2"]?.offsetWords)
     #expect(report.deduplicatedFiles == (try expectedDuplicates(tree.root)), "\(tree.replayHint)")
   }
 
@@ -91,12 +103,16 @@ struct BuilderBehaviourTests {
       guard lstat(path, &info) == 0 else { throw GeneratorError("lstat \(path)") }
       let type = info.st_mode & S_IFMT
       if type == S_IFDIR {
-        for name in try FileManager.default.contentsOfDirectory(atPath: path) { try visit(path + "/" + name) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+          try visit(path + "/" + name)
+        }
         return
       }
       guard (type == S_IFREG || type == S_IFLNK) && info.st_size > 0 else { return }
-      let data = type == S_IFLNK
-        ? Array(try FileManager.default.destinationOfSymbolicLink(atPath: path).utf8) : try readBytes(path)
+      let data =
+        type == S_IFLNK
+        ? Array(try FileManager.default.destinationOfSymbolicLink(atPath: path).utf8)
+        : try readBytes(path)
       let key = Array("\(info.st_mode) \(info.st_uid & 0xFFFF) \(info.st_gid & 0xFF) ".utf8) + data
       if !seen.insert(key).inserted { duplicates += 1 }
     }
@@ -109,11 +125,13 @@ struct BuilderBehaviourTests {
     let scratch = try Scratch("fsck")
     defer { scratch.remove() }
     var generatorOptions = TreeGenerator.Options()
-    generatorOptions.byteExactSafe = false  // cross-mode duplicates too: each must keep its own mode
+    // Cross-mode duplicates too: each must keep its own mode.
+    generatorOptions.byteExactSafe = false
     generatorOptions.maxRandomSize = 60_000
     var generator = TreeGenerator(seed: TestSeed.value(99), options: generatorOptions)
     let tree = try generator.generate(at: scratch.source)
-    try FileManager.default.createDirectory(atPath: scratch.path + "/out", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: scratch.path + "/out", withIntermediateDirectories: true)
     var options = BuildOptions()  // libdeflate, default level
     options.squashOwners = squash
     let report = try ImageBuilder.build(from: tree.root, to: scratch.image, options: options)
@@ -127,7 +145,8 @@ struct BuilderBehaviourTests {
     expected["/"] = nil
     actual["/"] = nil
     let differences = snapshotDifferences(expected, actual)
-    #expect(differences.isEmpty, "\(differences.prefix(10).joined(separator: "\n")); \(tree.replayHint)")
+    #expect(
+      differences.isEmpty, "\(differences.prefix(10).joined(separator: "\n")); \(tree.replayHint)")
   }
 
   @Test("-x stores incompressible blocks verbatim, sets 0x800, and reads back equal to the source")
@@ -180,7 +199,8 @@ struct BuilderBehaviourTests {
   // MARK: - Limits: errors naming the path, no output file
 
   private func expectFailure(
-    _ scratch: Scratch, options: BuildOptions = BuildOptions(), code: CramfsError.Code, pathSuffix: String?,
+    _ scratch: Scratch, options: BuildOptions = BuildOptions(), code: CramfsError.Code,
+    pathSuffix: String?,
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
     // A previous image at the destination must survive a failed build untouched.
@@ -190,7 +210,9 @@ struct BuilderBehaviourTests {
     }
     #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
     if let pathSuffix {
-      #expect(error?.path?.hasSuffix(pathSuffix) == true, "\(String(describing: error))", sourceLocation: sourceLocation)
+      #expect(
+        error?.path?.hasSuffix(pathSuffix) == true, "\(String(describing: error))",
+        sourceLocation: sourceLocation)
     }
     #expect(try scratch.outputFiles() == ["image.cramfs"], sourceLocation: sourceLocation)
     #expect(try readBytes(scratch.image) == Array("old".utf8), sourceLocation: sourceLocation)
@@ -208,7 +230,8 @@ struct BuilderBehaviourTests {
     // One byte less fits.
     #expect(truncate(scratch.source + "/huge", (1 << 24) - 1) == 0)
     try FileManager.default.removeItem(atPath: scratch.image)
-    let report = try ImageBuilder.build(from: scratch.source, to: scratch.image, options: BuildOptions())
+    let report = try ImageBuilder.build(
+      from: scratch.source, to: scratch.image, options: BuildOptions())
     #expect(report.blocks == 4096 + 1)
   }
 
@@ -225,12 +248,17 @@ struct BuilderBehaviourTests {
   @Test("a symlink target longer than the block size is an error")
   func longSymlink() throws {
     // Linux cannot make a target of more than 4095 bytes, so the check is tested directly.
-    #expect(throws: CramfsError.self) { try SourceTree.checkLinkTarget(length: 4097, blockSize: 4096, path: "/l") }
+    #expect(throws: CramfsError.self) {
+      try SourceTree.checkLinkTarget(length: 4097, blockSize: 4096, path: "/l")
+    }
     try SourceTree.checkLinkTarget(length: 4096, blockSize: 4096, path: "/l")
-    #expect(throws: CramfsError.self) { try SourceTree.checkLinkTarget(length: 16385, blockSize: 16384, path: "/l") }
+    #expect(throws: CramfsError.self) {
+      try SourceTree.checkLinkTarget(length: 16385, blockSize: 16384, path: "/l")
+    }
   }
 
-  @Test("unsupported block sizes are rejected", arguments: [0, 512, 1024, 8192, 32768, 131072, 4095])
+  @Test(
+    "unsupported block sizes are rejected", arguments: [0, 512, 1024, 8192, 32768, 131072, 4095])
   func badBlockSize(blockSize: Int) throws {
     let scratch = try Scratch("bs")
     defer { scratch.remove() }
@@ -254,17 +282,21 @@ struct BuilderBehaviourTests {
     let entryBytes = Inode.encodedSize + 252
     let count = Int(Inode.maxSize) / entryBytes + 1
     var entries = [
-      SourceEntry(name: [], pathBytes: Array("/root".utf8), type: .directory, mode: 0o40755, uid: 0, gid: 0, dataSize: 0)
+      SourceEntry(
+        name: [], pathBytes: Array("/root".utf8), type: .directory, mode: 0o40755, uid: 0, gid: 0,
+        dataSize: 0)
     ]
     entries[0].children = Array(1...count)
     for _ in 0..<count {
       entries.append(
-        SourceEntry(name: name, pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0, dataSize: 0))
+        SourceEntry(
+          name: name, pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0, dataSize: 0))
     }
     let tree = SourceTree(entries: entries, warnings: [])
     let error = #expect(throws: CramfsError.self) {
       try ImageLayout.plan(
-        tree: tree, duplicateOf: Array(repeating: nil, count: entries.count), options: BuildOptions(), insertedFileSize: 0)
+        tree: tree, duplicateOf: Array(repeating: nil, count: entries.count),
+        options: BuildOptions(), insertedFileSize: 0)
     }
     #expect(error?.code == .limitExceeded && error?.path == "/root")
   }
@@ -272,12 +304,20 @@ struct BuilderBehaviourTests {
   @Test("directories starting past 256 MiB are an error")
   func directoryPastOffsetLimit() throws {
     let entries = [
-      SourceEntry(name: [], pathBytes: Array("/root".utf8), type: .directory, mode: 0o40755, uid: 0, gid: 0, dataSize: 0,
-                  children: [1, 2]),
-      SourceEntry(name: Array("sub".utf8), pathBytes: Array("/root/sub".utf8), type: .directory, mode: 0o40755, uid: 0, gid: 0, dataSize: 0,
-                  children: [3]),
-      SourceEntry(name: Array("x".utf8), pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0, dataSize: 0),
-      SourceEntry(name: Array("y".utf8), pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0, dataSize: 0),
+      SourceEntry(
+        name: [], pathBytes: Array("/root".utf8), type: .directory, mode: 0o40755, uid: 0, gid: 0,
+        dataSize: 0,
+        children: [1, 2]),
+      SourceEntry(
+        name: Array("sub".utf8), pathBytes: Array("/root/sub".utf8), type: .directory,
+        mode: 0o40755, uid: 0, gid: 0, dataSize: 0,
+        children: [3]),
+      SourceEntry(
+        name: Array("x".utf8), pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0,
+        dataSize: 0),
+      SourceEntry(
+        name: Array("y".utf8), pathBytes: [], type: .fifo, mode: 0o10644, uid: 0, gid: 0,
+        dataSize: 0),
     ]
     let tree = SourceTree(entries: entries, warnings: [])
     let error = #expect(throws: CramfsError.self) {
@@ -318,16 +358,23 @@ struct BuilderBehaviourTests {
       var options = BuildOptions()
       options.jobs = jobs
       let tree = try SourceTree.scan(scratch.source, options: options)
-      try FileManager.default.moveItem(atPath: scratch.source + "/b", toPath: scratch.path + "/b-moved")
-      defer { try? FileManager.default.moveItem(atPath: scratch.path + "/b-moved", toPath: scratch.source + "/b") }
+      try FileManager.default.moveItem(
+        atPath: scratch.source + "/b", toPath: scratch.path + "/b-moved")
+      defer {
+        try? FileManager.default.moveItem(
+          atPath: scratch.path + "/b-moved", toPath: scratch.source + "/b")
+      }
       let duplicates = try Deduplicator.findDuplicates(in: tree)
-      let layout = try ImageLayout.plan(tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: 0)
+      let layout = try ImageLayout.plan(
+        tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: 0)
       var report = BuildReport()
       let error = #expect(throws: CramfsError.self) {
         try ImageWriter(tree: tree, layout: layout, options: options, insertedFileSize: 0)
           .write(to: scratch.image, report: &report)
       }
-      #expect(error?.code == .io && error?.path?.hasSuffix("/src/b") == true, "\(String(describing: error))")
+      #expect(
+        error?.code == .io && error?.path?.hasSuffix("/src/b") == true,
+        "\(String(describing: error))")
       #expect(try scratch.outputFiles().isEmpty)
     }
   }
@@ -345,9 +392,14 @@ struct BuilderBehaviourTests {
     #expect(chown(scratch.source + "/gid", 0, 1000) == 0)
     #expect(mknod(scratch.source + "/dev", S_IFCHR | 0o600, makeDevice(major: 300, minor: 2)) == 0)
     #expect(mknod(scratch.source + "/dev2", S_IFBLK | 0o600, makeDevice(major: 1, minor: 256)) == 0)
-    let report = try ImageBuilder.build(from: scratch.source, to: scratch.image, options: BuildOptions())
-    let kinds = report.warnings.map { "\($0.kind):\($0.path.split(separator: "/").last ?? "")" }.sorted()
-    #expect(kinds == ["deviceTruncated:dev", "deviceTruncated:dev2", "gidTruncated:gid", "uidTruncated:uid"])
+    let report = try ImageBuilder.build(
+      from: scratch.source, to: scratch.image, options: BuildOptions())
+    let kinds = report.warnings.map { "\($0.kind):\($0.path.split(separator: "/").last ?? "")" }
+      .sorted()
+    #expect(
+      kinds == [
+        "deviceTruncated:dev", "deviceTruncated:dev2", "gidTruncated:gid", "uidTruncated:uid",
+      ])
     let (_, entries) = try imageEntries(try readBytes(scratch.image))
     let byPath = Dictionary(uniqueKeysWithValues: entries.map { ($0.path, $0.inode) })
     #expect(byPath["/uid"]?.uid == UInt16(70000 & 0xFFFF))
@@ -375,7 +427,8 @@ struct BuilderBehaviourTests {
     let bin = builtProductsDirectory()
     let mkcramfs = bin + "/mkcramfs"
     let cramfs = bin + "/cramfs"
-    try #require(FileManager.default.isExecutableFile(atPath: mkcramfs), "build the products first (\(bin))")
+    try #require(
+      FileManager.default.isExecutableFile(atPath: mkcramfs), "build the products first (\(bin))")
     let scratch = try Scratch("cli")
     defer { scratch.remove() }
     try scratch.prepare()
@@ -386,7 +439,9 @@ struct BuilderBehaviourTests {
     #expect(ok.status == 0, "\(ok.standardError)")
     #expect(ok.standardError.contains("warning:") && ok.standardError.contains("gid 1000"))
     let reference = try referenceImage(scratch.source, ["-N", "big", "-z"])
-    let zlib = try runProcess(cramfs, ["make", "--deflate", "zlib", "--level", "6", "-B", "-z", scratch.source, scratch.image])
+    let zlib = try runProcess(
+      cramfs,
+      ["make", "--deflate", "zlib", "--level", "6", "-B", "-z", scratch.source, scratch.image])
     #expect(zlib.status == 0)
     #expect(try readBytes(scratch.image) == reference)
 
@@ -395,12 +450,16 @@ struct BuilderBehaviourTests {
     #expect(!FileManager.default.fileExists(atPath: scratch.path + "/out/strict"))
 
     for tool in [[mkcramfs], [cramfs, "make"]] {
-      let badSize = try runProcess(tool[0], Array(tool.dropFirst()) + ["-b", "8192", scratch.source, scratch.path + "/out/x"])
+      let badSize = try runProcess(
+        tool[0], Array(tool.dropFirst()) + ["-b", "8192", scratch.source, scratch.path + "/out/x"])
       #expect(badSize.status == 16, "\(tool): \(badSize.standardError)")
       #expect(badSize.standardError.contains("block size 8192"))
-      let badOrder = try runProcess(tool[0], Array(tool.dropFirst()) + ["-N", "middle", scratch.source, scratch.path + "/out/x"])
+      let badOrder = try runProcess(
+        tool[0],
+        Array(tool.dropFirst()) + ["-N", "middle", scratch.source, scratch.path + "/out/x"])
       #expect(badOrder.status == 16)
-      let missing = try runProcess(tool[0], Array(tool.dropFirst()) + [scratch.path + "/nope", scratch.path + "/out/x"])
+      let missing = try runProcess(
+        tool[0], Array(tool.dropFirst()) + [scratch.path + "/nope", scratch.path + "/out/x"])
       #expect(missing.status == 8)
       #expect(!FileManager.default.fileExists(atPath: scratch.path + "/out/x"))
     }

@@ -7,7 +7,9 @@ struct CompatibleOptions: Sendable, CustomTestStringConvertible {
   var arguments: [String]
   var apply: @Sendable (inout BuildOptions, BuilderFixtures) -> Void
 
-  var testDescription: String { arguments.isEmpty ? "(defaults)" : arguments.joined(separator: " ") }
+  var testDescription: String {
+    arguments.isEmpty ? "(defaults)" : arguments.joined(separator: " ")
+  }
 
   static let insertMarker = "<insert>"
 
@@ -24,7 +26,9 @@ struct CompatibleOptions: Sendable, CustomTestStringConvertible {
     .init(arguments: ["-b", "16384"]) { o, _ in o.blockSize = 16384 },
     .init(arguments: ["-b", "65536"]) { o, _ in o.blockSize = 65536 },
     .init(arguments: ["-e", "42"]) { o, _ in o.edition = 42 },
-    .init(arguments: ["-n", "sixteen-byte-nam"]) { o, _ in o.volumeName = Array("sixteen-byte-nam".utf8) },
+    .init(arguments: ["-n", "sixteen-byte-nam"]) { o, _ in
+      o.volumeName = Array("sixteen-byte-nam".utf8)
+    },
     .init(arguments: ["-i", insertMarker]) { o, f in o.insertedFile = f.insertFile },
     .init(arguments: ["-z"]) { o, _ in o.holes = true },
     .init(arguments: ["-z", "-N", "big", "-p"]) { o, _ in
@@ -32,7 +36,8 @@ struct CompatibleOptions: Sendable, CustomTestStringConvertible {
       o.byteOrder = .big
       o.padsBootSector = true
     },
-    .init(arguments: ["-i", insertMarker, "-p", "-N", "big", "-b", "16384", "-e", "3", "-n", "vol"]) { o, f in
+    .init(arguments: ["-i", insertMarker, "-p", "-N", "big", "-b", "16384", "-e", "3", "-n", "vol"])
+    { o, f in
       o.insertedFile = f.insertFile
       o.padsBootSector = true
       o.byteOrder = .big

@@ -6,7 +6,9 @@ import Testing
 /// Trees and files shared by the builder tests, generated once per test run.
 final class BuilderFixtures: Sendable {
   static let shared: BuilderFixtures = {
-    do { return try BuilderFixtures() } catch { fatalError("cannot make builder fixtures: \(error)") }
+    do { return try BuilderFixtures() } catch {
+      fatalError("cannot make builder fixtures: \(error)")
+    }
   }()
 
   /// The kinds of tree the byte-exact matrix runs over.
@@ -46,7 +48,8 @@ final class BuilderFixtures: Sendable {
     self.trees = trees
     insertFile = directory + "/insert.bin"
     var random = SeededGenerator(seed: base)
-    guard FileManager.default.createFile(atPath: insertFile, contents: Data(random.bytes(1001))) else {
+    guard FileManager.default.createFile(atPath: insertFile, contents: Data(random.bytes(1001)))
+    else {
       throw GeneratorError("cannot create \(insertFile)")
     }
   }
@@ -67,7 +70,9 @@ func referenceImage(_ tree: String, _ arguments: [String]) throws -> [UInt8] {
   let scratch = try makeTemporaryDirectory("ref")
   defer { removeTree(scratch) }
   let result = try runProcess("/usr/sbin/mkfs.cramfs", arguments + [tree, scratch + "/image"])
-  guard result.status == 0 else { throw GeneratorError("mkfs.cramfs failed: \(result.standardError)") }
+  guard result.status == 0 else {
+    throw GeneratorError("mkfs.cramfs failed: \(result.standardError)")
+  }
   return try readBytes(scratch + "/image")
 }
 

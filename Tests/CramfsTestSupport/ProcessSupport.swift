@@ -100,7 +100,9 @@ public func snapshotTree(_ root: String, squashOwners: Bool = false) throws -> [
 }
 
 /// The differences between two snapshots, one line each (empty when equal).
-public func snapshotDifferences(_ expected: [String: String], _ actual: [String: String]) -> [String] {
+public func snapshotDifferences(_ expected: [String: String], _ actual: [String: String])
+  -> [String]
+{
   var lines: [String] = []
   for key in Set(expected.keys).union(actual.keys).sorted() where expected[key] != actual[key] {
     lines.append("\(key): expected \(expected[key] ?? "nothing"), got \(actual[key] ?? "nothing")")
@@ -140,6 +142,8 @@ public func imageEntries(_ bytes: [UInt8]) throws -> (Superblock, [ImageEntry]) 
 
 /// The bytes of a file.
 public func readBytes(_ path: String) throws -> [UInt8] {
-  guard let data = FileManager.default.contents(atPath: path) else { throw GeneratorError("cannot read \(path)") }
+  guard let data = FileManager.default.contents(atPath: path) else {
+    throw GeneratorError("cannot read \(path)")
+  }
   return [UInt8](data)
 }

@@ -31,7 +31,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 public enum TestSeed {
   /// The seed from `CRAMFS_TEST_SEED` (decimal or 0x hex), or `fallback`.
   public static func value(_ fallback: UInt64) -> UInt64 {
-    guard let text = ProcessInfo.processInfo.environment["CRAMFS_TEST_SEED"] else { return fallback }
+    guard let text = ProcessInfo.processInfo.environment["CRAMFS_TEST_SEED"] else {
+      return fallback
+    }
     if text.hasPrefix("0x") { return UInt64(text.dropFirst(2), radix: 16) ?? fallback }
     return UInt64(text) ?? fallback
   }
@@ -91,7 +93,10 @@ public struct TreeGenerator {
   public mutating func generate(at root: String) throws -> GeneratedTree {
     try makeDirectory(root, mode: 0o755)
     entries = 0
-    let blockBoundaries = [1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 12288, 16383, 16384, 16385, 65535, 65536, 65537, 131073]
+    let blockBoundaries = [
+      1, 100, 4095, 4096, 4097, 8191, 8192, 8193, 12288, 16383, 16384, 16385, 65535, 65536, 65537,
+      131073,
+    ]
     try makeDirectory(root + "/sizes", mode: 0o755)
     for size in blockBoundaries {
       try writeFile(root + "/sizes/text-\(size)", content: text(size), mode: 0o644)
@@ -103,7 +108,9 @@ public struct TreeGenerator {
     // Zero blocks: whole-zero files (one per size, so no cross-mode duplicates) and zero runs in the middle.
     try makeDirectory(root + "/zeros", mode: 0o755)
     for blocks in [1, 2, 5, 17] {
-      try writeFile(root + "/zeros/all-\(blocks)", content: [UInt8](repeating: 0, count: blocks * 4096 + 7), mode: 0o644)
+      try writeFile(
+        root + "/zeros/all-\(blocks)", content: [UInt8](repeating: 0, count: blocks * 4096 + 7),
+        mode: 0o644)
     }
     for _ in 0..<4 {
       var content = text(3000)
@@ -116,19 +123,22 @@ public struct TreeGenerator {
     try makeDirectory(root + "/dups", mode: 0o755)
     try makeDirectory(root + "/dups/nested", mode: 0o750, uid: 5, gid: 6)
     for index in 0..<3 {
-      let content = index == 0 ? random.bytes(10_000) : text(Int.random(in: 1...30_000, using: &random))
+      let content =
+        index == 0 ? random.bytes(10_000) : text(Int.random(in: 1...30_000, using: &random))
       try writeFile(root + "/dups/a-\(index)", content: content, mode: 0o644)
       try writeFile(root + "/dups/nested/b-\(index)", content: content, mode: 0o644)
       try writeFile(root + "/zz-copy-\(index)", content: content, mode: 0o644)
       if !options.byteExactSafe {
         // Same bytes, other mode or owner: must not share data.
         try writeFile(root + "/dups/exec-\(index)", content: content, mode: 0o755)
-        try writeFile(root + "/dups/owned-\(index)", content: content, mode: 0o644, uid: 1000, gid: 100)
+        try writeFile(
+          root + "/dups/owned-\(index)", content: content, mode: 0o644, uid: 1000, gid: 100)
       }
     }
     if !options.byteExactSafe {
       // A symlink and a file with the same bytes.
-      try writeFile(root + "/dups/looks-like-link", content: Array("../sizes/text-1".utf8), mode: 0o777)
+      try writeFile(
+        root + "/dups/looks-like-link", content: Array("../sizes/text-1".utf8), mode: 0o777)
       try makeSymlink(root + "/dups/link-with-same-bytes", target: "../sizes/text-1")
     }
 
@@ -155,27 +165,41 @@ public struct TreeGenerator {
     var deep = root + "/deep"
     for level in 0..<options.depth {
       try makeDirectory(deep, mode: 0o755)
-      try writeFile(deep + "/f\(level)", content: text(Int.random(in: 0...5000, using: &random)), mode: 0o644)
+      try writeFile(
+        deep + "/f\(level)", content: text(Int.random(in: 0...5000, using: &random)), mode: 0o644)
       deep += "/d\(level)"
     }
     try makeDirectory(deep, mode: 0o700)  // empty at the bottom
     try makeDirectory(root + "/wide", mode: 0o755)
     for index in 0..<options.wideCount {
-      let name = String(String(index + 1000).dropFirst()) + "-" + ["a", "B", "_", ".x", "z"][index % 5]
-      try writeFile(root + "/wide/" + name, content: text(Int.random(in: 0...300, using: &random)), mode: 0o644)
+      let name =
+        String(String(index + 1000).dropFirst()) + "-" + ["a", "B", "_", ".x", "z"][index % 5]
+      try writeFile(
+        root + "/wide/" + name, content: text(Int.random(in: 0...300, using: &random)), mode: 0o644)
     }
     try makeDirectory(root + "/empty-dir", mode: 0o755)
 
     // Names: 252 bytes (ASCII and multibyte UTF-8), non-ASCII, bytes that sort differently by locale.
     try makeDirectory(root + "/names", mode: 0o755)
-    try writeFile(root + "/names/" + String(repeating: "n", count: 252), content: text(50), mode: 0o644)
-    try writeFile(root + "/names/" + String(repeating: "é", count: 126), content: text(60), mode: 0o644)  // 252 bytes
-    try writeFile(root + "/names/" + String(repeating: "日", count: 84), content: text(70), mode: 0o644)  // 252 bytes
-    for name in ["Zebra", "apple", "Äpfel", "ångström", "日本語", "emoji-🙂", "_under", "a b c", "-dash", "UPPER", "lower"] {
-      try writeFile(root + "/names/" + name, content: text(Int.random(in: 1...2000, using: &random)), mode: 0o644)
+    try writeFile(
+      root + "/names/" + String(repeating: "n", count: 252), content: text(50), mode: 0o644)
+    // 252 bytes of two- and three-byte UTF-8 characters.
+    try writeFile(
+      root + "/names/" + String(repeating: "é", count: 126), content: text(60), mode: 0o644)
+    try writeFile(
+      root + "/names/" + String(repeating: "日", count: 84), content: text(70), mode: 0o644)
+    for name in [
+      "Zebra", "apple", "Äpfel", "ångström", "日本語", "emoji-🙂", "_under", "a b c", "-dash", "UPPER",
+      "lower",
+    ] {
+      try writeFile(
+        root + "/names/" + name, content: text(Int.random(in: 1...2000, using: &random)),
+        mode: 0o644)
     }
     try makeDirectory(root + "/names/" + String(repeating: "d", count: 252), mode: 0o755)
-    try writeFile(root + "/names/" + String(repeating: "d", count: 252) + "/inside", content: text(10), mode: 0o644)
+    try writeFile(
+      root + "/names/" + String(repeating: "d", count: 252) + "/inside", content: text(10),
+      mode: 0o644)
 
     // Odd modes and owners.
     try makeDirectory(root + "/modes", mode: 0o755)
@@ -189,7 +213,9 @@ public struct TreeGenerator {
     try makeDirectory(root + "/modes/locked", mode: 0o000)
 
     // Random files in random directories.
-    var directories = [root, root + "/sizes", root + "/deep", root + "/wide", root + "/modes/sticky"]
+    var directories = [
+      root, root + "/sizes", root + "/deep", root + "/wide", root + "/modes/sticky",
+    ]
     for index in 0..<options.randomFiles {
       if Int.random(in: 0..<6, using: &random) == 0 {
         let directory = directories.randomElement(using: &random)! + "/r\(index)"
@@ -213,12 +239,17 @@ public struct TreeGenerator {
   private mutating func text(_ size: Int) -> [UInt8] {
     counter += 1
     var out = Array("file \(counter) of tree \(seed)\n".utf8)
-    let words = ["cramfs", "block", "inode", "kernel", "page", "zlib", "stream", "offset", "mode", "owner", "\n"]
+    let words = [
+      "cramfs", "block", "inode", "kernel", "page", "zlib", "stream", "offset", "mode", "owner",
+      "\n",
+    ]
     while out.count < size { out += Array((words.randomElement(using: &random)! + " ").utf8) }
     return Array(out.prefix(size))
   }
 
-  private mutating func writeFile(_ path: String, content: [UInt8], mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws {
+  private mutating func writeFile(
+    _ path: String, content: [UInt8], mode: mode_t, uid: uid_t = 0, gid: gid_t = 0
+  ) throws {
     guard FileManager.default.createFile(atPath: path, contents: Data(content)) else {
       throw GeneratorError("cannot create \(path)")
     }
@@ -227,21 +258,26 @@ public struct TreeGenerator {
     entries += 1
   }
 
-  private mutating func makeDirectory(_ path: String, mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws {
+  private mutating func makeDirectory(_ path: String, mode: mode_t, uid: uid_t = 0, gid: gid_t = 0)
+    throws
+  {
     try check(mkdir(path, 0o755), path)
     try check(chown(path, uid, gid), path)
     pendingDirectoryModes.append((path, mode))
     entries += 1
   }
 
-  private mutating func makeSymlink(_ path: String, target: String, uid: uid_t = 0, gid: gid_t = 0) throws {
+  private mutating func makeSymlink(_ path: String, target: String, uid: uid_t = 0, gid: gid_t = 0)
+    throws
+  {
     try check(symlink(target, path), path)
     try check(lchown(path, uid, gid), path)
     entries += 1
   }
 
   private mutating func makeNode(
-    _ path: String, type: mode_t, mode: mode_t, major: UInt32, minor: UInt32, uid: uid_t = 0, gid: gid_t = 0
+    _ path: String, type: mode_t, mode: mode_t, major: UInt32, minor: UInt32, uid: uid_t = 0,
+    gid: gid_t = 0
   ) throws {
     try check(mknod(path, type | mode, makeDevice(major: major, minor: minor)), path)
     try check(chown(path, uid, gid), path)
@@ -262,14 +298,20 @@ public struct TreeGenerator {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw GeneratorError("socket path too long: \(path)") }
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+      throw GeneratorError("socket path too long: \(path)")
+    }
     withUnsafeMutableBytes(of: &address.sun_path) { raw in
       for (i, byte) in bytes.enumerated() { raw[i] = byte }
     }
     let result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
     }
-    guard result == 0 else { throw GeneratorError("bind \(path): \(String(cString: strerror(errno)))") }
+    guard result == 0 else {
+      throw GeneratorError("bind \(path): \(String(cString: strerror(errno)))")
+    }
   }
 
   private func check(_ result: Int32, _ path: String) throws {
@@ -281,7 +323,8 @@ public struct TreeGenerator {
 public func makeDevice(major: UInt32, minor: UInt32) -> dev_t {
   let major = UInt64(major)
   let minor = UInt64(minor)
-  return dev_t((minor & 0xFF) | ((major & 0xFFF) << 8) | ((minor & ~0xFF) << 12) | ((major & ~0xFFF) << 32))
+  return dev_t(
+    (minor & 0xFF) | ((major & 0xFFF) << 8) | ((minor & ~0xFF) << 12) | ((major & ~0xFFF) << 32))
 }
 
 public struct GeneratorError: Error, CustomStringConvertible {

@@ -32,7 +32,9 @@ final class BlockEncoder: @unchecked Sendable {
 
   init(options: BuildOptions) throws(CramfsError) {
     compressor = try BlockCompressor(implementation: options.deflate, level: options.effectiveLevel)
-    input = .allocate(byteCount: BlockPipeline.batchBlocks(blockSize: options.blockSize) * options.blockSize, alignment: 16)
+    input = .allocate(
+      byteCount: BlockPipeline.batchBlocks(blockSize: options.blockSize) * options.blockSize,
+      alignment: 16)
   }
 
   deinit { input.deallocate() }
@@ -51,7 +53,8 @@ final class BlockEncoder: @unchecked Sendable {
     return blocks
   }
 
-  private func encodeBlock(_ raw: UnsafeRawBufferPointer, _ encoding: BlockEncoding) -> EncodedBlock {
+  private func encodeBlock(_ raw: UnsafeRawBufferPointer, _ encoding: BlockEncoding) -> EncodedBlock
+  {
     switch encoding {
     case .packed(let holes, let storeIncompressible):
       if holes && Self.isZero(raw) { return EncodedBlock(kind: .hole, bytes: []) }
@@ -66,7 +69,9 @@ final class BlockEncoder: @unchecked Sendable {
 
   static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
     let words = bytes.count / 8
-    for i in 0..<words where bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+    for i in 0..<words where bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
+      return false
+    }
     for i in (words * 8)..<bytes.count where bytes[i] != 0 { return false }
     return true
   }
@@ -91,7 +96,9 @@ enum BlockPipeline {
   ) throws(CramfsError) {
     var producer = JobProducer(items: items, tree: tree, blockSize: options.blockSize)
     func deliver(_ job: BlockJob, _ blocks: [EncodedBlock]) throws(CramfsError) {
-      for (index, block) in blocks.enumerated() { try consume(job.item, job.firstBlock + index, block) }
+      for (index, block) in blocks.enumerated() {
+        try consume(job.item, job.firstBlock + index, block)
+      }
     }
     if options.jobs == 1 {
       let encoder = try BlockEncoder(options: options)
@@ -158,7 +165,8 @@ private struct JobProducer {
     let offset = blockIndex * blockSize
     let job = BlockJob(
       sequence: sequence, item: itemIndex, firstBlock: blockIndex, source: source, offset: offset,
-      length: min(count * blockSize, item.size - offset), blockSize: blockSize, encoding: item.encoding)
+      length: min(count * blockSize, item.size - offset), blockSize: blockSize,
+      encoding: item.encoding)
     sequence += 1
     blockIndex += count
     if blockIndex == item.blockCount {

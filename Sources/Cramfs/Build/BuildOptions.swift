@@ -70,16 +70,22 @@ public struct BuildOptions: Sendable {
     guard Self.supportedBlockSizes.contains(blockSize) else {
       throw CramfsError(
         .invalidArgument,
-        "block size \(blockSize) is not supported (use \(Self.supportedBlockSizes.map(String.init).joined(separator: ", ")))")
+        "block size \(blockSize) is not supported (use \(Self.supportedBlockSizes.map(String.init).joined(separator: ", ")))"
+      )
     }
     guard volumeName.count <= 16 else {
-      throw CramfsError(.invalidArgument, "volume name is \(volumeName.count) bytes; the limit is 16")
+      throw CramfsError(
+        .invalidArgument, "volume name is \(volumeName.count) bytes; the limit is 16")
     }
-    guard jobs >= 1 else { throw CramfsError(.invalidArgument, "jobs must be at least 1, not \(jobs)") }
+    guard jobs >= 1 else {
+      throw CramfsError(.invalidArgument, "jobs must be at least 1, not \(jobs)")
+    }
     let range = deflate == .libdeflate ? 1...12 : 1...9
     guard range.contains(effectiveLevel) else {
       throw CramfsError(
-        .invalidArgument, "compression level \(effectiveLevel) is not valid for \(deflate) (\(range.lowerBound)-\(range.upperBound))")
+        .invalidArgument,
+        "compression level \(effectiveLevel) is not valid for \(deflate) (\(range.lowerBound)-\(range.upperBound))"
+      )
     }
   }
 }

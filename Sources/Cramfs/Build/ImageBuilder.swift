@@ -23,7 +23,8 @@ public enum ImageBuilder {
   ///   for data or directories that would start at or past 256 MiB, for unreadable files, and for warnings when
   ///   ``BuildOptions/warningsAreErrors`` is set. Nothing is left at `image` on error.
   @discardableResult
-  public static func build(from directory: String, to image: String, options: BuildOptions) throws(CramfsError)
+  public static func build(from directory: String, to image: String, options: BuildOptions)
+    throws(CramfsError)
     -> BuildReport
   {
     try options.validate()
@@ -32,7 +33,8 @@ public enum ImageBuilder {
     report.warnings = tree.warnings
     if options.warningsAreErrors, let first = tree.warnings.first {
       throw CramfsError(
-        .limitExceeded, "\(first.message) (and \(tree.warnings.count - 1) more warnings; errors with -E)",
+        .limitExceeded,
+        "\(first.message) (and \(tree.warnings.count - 1) more warnings; errors with -E)",
         path: first.path)
     }
     var insertedFileSize = 0
@@ -59,7 +61,8 @@ public enum ImageBuilder {
     }
     report.blocks = layout.blockCount
 
-    let writer = ImageWriter(tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)
+    let writer = ImageWriter(
+      tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)
     try writer.write(to: image, report: &report)
     return report
   }

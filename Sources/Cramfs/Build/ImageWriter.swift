@@ -34,7 +34,8 @@ struct ImageWriter {
         tableOffset = buffer.position
         guard tableOffset < Inode.offsetLimit else {
           throw CramfsError(
-            .limitExceeded, "data would start at 0x\(String(tableOffset, radix: 16)), past the 256 MiB limit",
+            .limitExceeded,
+            "data would start at 0x\(String(tableOffset, radix: 16)), past the 256 MiB limit",
             path: entry.path)
         }
         dataOffsets[item.entry] = tableOffset
@@ -65,7 +66,8 @@ struct ImageWriter {
           let change = storedBytes - item.size
           let hundredths = change * 10_000 / item.size
           let sign = change < 0 ? "-" : "+"
-          let percent = "\(hundredths < 0 ? "-" : "")\(abs(hundredths) / 100).\(String(abs(hundredths) % 100 + 100).dropFirst())%"
+          let percent =
+            "\(hundredths < 0 ? "-" : "")\(abs(hundredths) / 100).\(String(abs(hundredths) % 100 + 100).dropFirst())%"
           log("\(percent) (\(sign)\(abs(change)) bytes)\t\(entry.path)")
         }
       }
@@ -75,12 +77,14 @@ struct ImageWriter {
     let imageLength = (dataEnd + options.blockSize - 1) / options.blockSize * options.blockSize
 
     // Directory area.
-    let directories = layout.directoryArea(tree: tree, dataOffsets: dataOffsets, byteOrder: options.byteOrder)
+    let directories = layout.directoryArea(
+      tree: tree, dataOffsets: dataOffsets, byteOrder: options.byteOrder)
     try output.write(directories, at: layout.rootEntriesOffset)
 
     // Inserted file.
     if let inserted = options.insertedFile, insertedFileSize > 0 {
-      try copyInsertedFile(inserted, to: output, at: options.superblockOffset + Superblock.encodedSize)
+      try copyInsertedFile(
+        inserted, to: output, at: options.superblockOffset + Superblock.encodedSize)
     }
 
     // Superblock, then the CRC over the finished image.
@@ -91,7 +95,8 @@ struct ImageWriter {
     let superblock = Superblock(
       size: UInt32(imageLength), flags: flags,
       fsid: FilesystemID(
-        crc: 0, edition: options.edition, blocks: UInt32(layout.blockCount), files: UInt32(layout.fileCount)),
+        crc: 0, edition: options.edition, blocks: UInt32(layout.blockCount),
+        files: UInt32(layout.fileCount)),
       name: options.volumeName, root: layout.inode(of: 0, tree: tree, dataOffsets: dataOffsets))
     try output.write(superblock.encoded(byteOrder: options.byteOrder), at: options.superblockOffset)
     try output.truncate(to: imageLength)
@@ -110,12 +115,16 @@ struct ImageWriter {
     options.log?("CRC: \(String(crc, radix: 16))")
   }
 
-  private func copyInsertedFile(_ path: String, to output: TemporaryFile, at offset: Int) throws(CramfsError) {
+  private func copyInsertedFile(_ path: String, to output: TemporaryFile, at offset: Int)
+    throws(CramfsError)
+  {
     let source = try SourceFile(
       entry: SourceEntry(
-        name: [], pathBytes: Array(path.utf8), type: .regular, mode: 0, uid: 0, gid: 0, dataSize: insertedFileSize))
+        name: [], pathBytes: Array(path.utf8), type: .regular, mode: 0, uid: 0, gid: 0,
+        dataSize: insertedFileSize))
     let chunkSize = 1 << 20
-    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, insertedFileSize), alignment: 16)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: min(chunkSize, insertedFileSize), alignment: 16)
     defer { chunk.deallocate() }
     var done = 0
     while done < insertedFileSize {
@@ -172,7 +181,9 @@ private struct OutputBuffer {
   }
 }
 
-private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at offset: Int) throws(CramfsError) {
+private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at offset: Int)
+  throws(CramfsError)
+{
   var done = 0
   while done < data.count {
     let count = data.withUnsafeBytes { raw in
@@ -199,11 +210,14 @@ private final class TemporaryFile {
     var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw CramfsError(.io, "cannot create a temporary file next to \(destination): \(errnoText())", path: destination)
+      throw CramfsError(
+        .io, "cannot create a temporary file next to \(destination): \(errnoText())",
+        path: destination)
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     descriptor = fd
-    path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    path = String(
+      decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   func write(_ data: [UInt8], at offset: Int) throws(CramfsError) {
@@ -231,7 +245,8 @@ private final class TemporaryFile {
       let count = pread(descriptor, chunk.baseAddress, min(chunkSize, end - offset), off_t(offset))
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else {
-        throw CramfsError(.io, "cannot read back \(path): \(count < 0 ? errnoText() : "file is short")", path: path)
+        throw CramfsError(
+          .io, "cannot read back \(path): \(count < 0 ? errnoText() : "file is short")", path: path)
       }
       crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), continuing: crc)
       offset += count
@@ -251,7 +266,8 @@ private final class TemporaryFile {
     guard rename(path, destination) == 0 else {
       let reason = errnoText()
       unlink(path)
-      throw CramfsError(.io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
+      throw CramfsError(
+        .io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
     }
   }
 

@@ -64,10 +64,13 @@ public struct ImageLayout: Sendable {
     var directorySizes = [Int](repeating: 0, count: entries.count)
     for (index, entry) in entries.enumerated() where entry.type == .directory {
       var size = 0
-      for child in entry.children { size += Inode.encodedSize + ((entries[child].name.count + 3) & ~3) }
+      for child in entry.children {
+        size += Inode.encodedSize + ((entries[child].name.count + 3) & ~3)
+      }
       guard size <= Int(Inode.maxSize) else {
         throw CramfsError(
-          .limitExceeded, "directory has \(size) bytes of entries; the limit is \(Inode.maxSize)", path: entry.path)
+          .limitExceeded, "directory has \(size) bytes of entries; the limit is \(Inode.maxSize)",
+          path: entry.path)
       }
       directorySizes[index] = size
     }
@@ -77,10 +80,12 @@ public struct ImageLayout: Sendable {
     var entryOffsets = [Int](repeating: 0, count: entries.count)
     var childrenOffsets = [Int](repeating: 0, count: entries.count)
     var cursor = rootEntriesOffset
-    for (index, entry) in entries.enumerated() where entry.type == .directory && !entry.children.isEmpty {
+    for (index, entry) in entries.enumerated()
+    where entry.type == .directory && !entry.children.isEmpty {
       guard cursor < Inode.offsetLimit else {
         throw CramfsError(
-          .limitExceeded, "directory entries would start at 0x\(String(cursor, radix: 16)), past the 256 MiB limit",
+          .limitExceeded,
+          "directory entries would start at 0x\(String(cursor, radix: 16)), past the 256 MiB limit",
           path: entry.path)
       }
       childrenOffsets[index] = cursor
@@ -91,18 +96,23 @@ public struct ImageLayout: Sendable {
     }
     childrenOffsets[0] = rootEntriesOffset
 
-    let encoding = BlockEncoding.packed(holes: options.holes, storeIncompressible: options.storeIncompressibleBlocks)
+    let encoding = BlockEncoding.packed(
+      holes: options.holes, storeIncompressible: options.storeIncompressibleBlocks)
     var dataItems: [DataItem] = []
     var blockCount = 0
     for (index, entry) in entries.enumerated()
-    where (entry.type == .regular || entry.type == .symlink) && entry.dataSize > 0 && duplicateOf[index] == nil {
+    where (entry.type == .regular || entry.type == .symlink) && entry.dataSize > 0
+      && duplicateOf[index] == nil
+    {
       let blocks = (entry.dataSize + options.blockSize - 1) / options.blockSize
-      dataItems.append(DataItem(entry: index, size: entry.dataSize, blockCount: blocks, encoding: encoding))
+      dataItems.append(
+        DataItem(entry: index, size: entry.dataSize, blockCount: blocks, encoding: encoding))
       blockCount += blocks
     }
 
     return ImageLayout(
-      blockSize: options.blockSize, superblockOffset: superblockOffset, insertedLength: insertedLength,
+      blockSize: options.blockSize, superblockOffset: superblockOffset,
+      insertedLength: insertedLength,
       rootEntriesOffset: rootEntriesOffset, dataStart: cursor, entryOffsets: entryOffsets,
       childrenOffsets: childrenOffsets, directorySizes: directorySizes, dataItems: dataItems,
       duplicateOf: duplicateOf, fileCount: entries.count, blockCount: blockCount)
@@ -114,8 +124,11 @@ public struct ImageLayout: Sendable {
   ///   duplicates are resolved here.
   func directoryArea(tree: SourceTree, dataOffsets: [Int], byteOrder: ByteOrder) -> [UInt8] {
     var writer = ByteWriter(byteOrder: byteOrder, capacity: dataStart - rootEntriesOffset)
-    for (index, entry) in tree.entries.enumerated() where entry.type == .directory && !entry.children.isEmpty {
-      precondition(rootEntriesOffset + writer.bytes.count == childrenOffsets[index], "directory area out of order")
+    for (index, entry) in tree.entries.enumerated()
+    where entry.type == .directory && !entry.children.isEmpty {
+      precondition(
+        rootEntriesOffset + writer.bytes.count == childrenOffsets[index],
+        "directory area out of order")
       for child in entry.children {
         inode(of: child, tree: tree, dataOffsets: dataOffsets).encode(into: &writer)
         writer.append(contentsOf: tree.entries[child].name)
@@ -144,7 +157,8 @@ public struct ImageLayout: Sendable {
     }
     let nameWords = index == 0 ? 0 : (entry.name.count + 3) / 4
     return Inode(
-      mode: entry.mode, uid: entry.storedUID, size: size, gid: entry.storedGID, nameWords: UInt8(nameWords),
+      mode: entry.mode, uid: entry.storedUID, size: size, gid: entry.storedGID,
+      nameWords: UInt8(nameWords),
       offsetWords: UInt32(offset >> 2))
   }
 }

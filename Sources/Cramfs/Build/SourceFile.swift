@@ -27,7 +27,9 @@ final class SourceFile: @unchecked Sendable {
     }
     guard Int(info.st_size) == size else {
       throw CramfsError(
-        .io, "\(entry.path) changed size while the image was built (\(size) -> \(info.st_size) bytes)", path: entry.path)
+        .io,
+        "\(entry.path) changed size while the image was built (\(size) -> \(info.st_size) bytes)",
+        path: entry.path)
     }
   }
 
@@ -37,7 +39,8 @@ final class SourceFile: @unchecked Sendable {
   func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) {
     var done = 0
     while done < buffer.count {
-      let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+      let count = pread(
+        descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
       if count < 0 {
         if errno == EINTR { continue }
         throw CramfsError(.io, "cannot read \(path): \(errnoText())", path: path)
@@ -70,7 +73,8 @@ enum DataSource: Sendable {
       try file.read(at: offset, into: buffer)
     case .bytes(let bytes):
       bytes.withUnsafeBytes { source in
-        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + buffer.count)]))
+        buffer.copyMemory(
+          from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + buffer.count)]))
       }
     }
   }
@@ -95,8 +99,11 @@ enum Deduplicator {
     var groups: [Key: [Int]] = [:]
     for (index, entry) in tree.entries.enumerated()
     where (entry.type == .regular || entry.type == .symlink) && entry.dataSize > 0 {
-      groups[Key(mode: entry.mode, uid: entry.storedUID, gid: entry.storedGID, size: entry.dataSize), default: []]
-        .append(index)
+      groups[
+        Key(mode: entry.mode, uid: entry.storedUID, gid: entry.storedGID, size: entry.dataSize),
+        default: []
+      ]
+      .append(index)
     }
     var duplicateOf = [Int?](repeating: nil, count: tree.entries.count)
     for (_, members) in groups where members.count > 1 {
@@ -106,7 +113,8 @@ enum Deduplicator {
         let entry = tree.entries[index]
         let hash = try checksum(entry)
         var target: Int?
-        for candidate in originals[hash, default: []] where try sameContent(tree.entries[candidate], entry) {
+        for candidate in originals[hash, default: []]
+        where try sameContent(tree.entries[candidate], entry) {
           target = candidate
           break
         }
@@ -125,14 +133,17 @@ enum Deduplicator {
   private static func checksum(_ entry: SourceEntry) throws(CramfsError) -> UInt32 {
     let source = try DataSource(entry: entry)
     var crc: UInt32 = 0
-    try forEachChunk(of: source, size: entry.dataSize) { chunk in crc = crc32Checksum(chunk, continuing: crc) }
+    try forEachChunk(of: source, size: entry.dataSize) { chunk in
+      crc = crc32Checksum(chunk, continuing: crc)
+    }
     return crc
   }
 
   private static func sameContent(_ a: SourceEntry, _ b: SourceEntry) throws(CramfsError) -> Bool {
     let sourceA = try DataSource(entry: a)
     let sourceB = try DataSource(entry: b)
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, b.dataSize), alignment: 16)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: min(chunkSize, b.dataSize), alignment: 16)
     defer { buffer.deallocate() }
     var offset = 0
     var equal = true
@@ -149,7 +160,8 @@ enum Deduplicator {
   private static func forEachChunk(
     of source: DataSource, size: Int, _ body: (UnsafeRawBufferPointer) throws(CramfsError) -> Void
   ) throws(CramfsError) {
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, size), alignment: 16)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: min(chunkSize, size), alignment: 16)
     defer { buffer.deallocate() }
     var offset = 0
     while offset < size {

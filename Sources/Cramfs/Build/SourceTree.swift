@@ -46,7 +46,9 @@ public struct SourceTree: Sendable {
   /// - Throws: ``CramfsError/Code/limitExceeded`` for what the format cannot hold (a name over 252 bytes,
   ///   a file over 16 MiB − 1, a symlink target longer than a block), ``CramfsError/Code/io`` for
   ///   what cannot be read; both name the path.
-  public static func scan(_ directory: String, options: BuildOptions) throws(CramfsError) -> SourceTree {
+  public static func scan(_ directory: String, options: BuildOptions) throws(CramfsError)
+    -> SourceTree
+  {
     var scanner = Scanner(options: options)
     try scanner.scanRoot(Array(directory.utf8))
     return SourceTree(entries: scanner.entries, warnings: scanner.warnings)
@@ -56,21 +58,24 @@ public struct SourceTree: Sendable {
   static func checkLinkTarget(length: Int, blockSize: Int, path: String) throws(CramfsError) {
     guard length <= blockSize else {
       throw CramfsError(
-        .limitExceeded, "symlink target is \(length) bytes; the limit is the block size, \(blockSize)", path: path)
+        .limitExceeded,
+        "symlink target is \(length) bytes; the limit is the block size, \(blockSize)", path: path)
     }
   }
 
   static func checkName(_ name: [UInt8], path: String) throws(CramfsError) {
     guard name.count <= Inode.maxNameLength else {
       throw CramfsError(
-        .limitExceeded, "name is \(name.count) bytes; the limit is \(Inode.maxNameLength)", path: path)
+        .limitExceeded, "name is \(name.count) bytes; the limit is \(Inode.maxNameLength)",
+        path: path)
     }
   }
 
   static func checkFileSize(_ size: Int, path: String) throws(CramfsError) {
     guard size <= Int(Inode.maxSize) else {
       throw CramfsError(
-        .limitExceeded, "file is \(size) bytes; the limit is \(Inode.maxSize) (16 MiB - 1)", path: path)
+        .limitExceeded, "file is \(size) bytes; the limit is \(Inode.maxSize) (16 MiB - 1)",
+        path: path)
     }
   }
 }
@@ -123,7 +128,9 @@ private struct Scanner {
         throw CramfsError(.io, "cannot stat \(pathText): \(errnoText())", path: pathText)
       }
       guard let type = FileType(mode: UInt16(truncatingIfNeeded: info.st_mode)) else {
-        throw CramfsError(.io, "\(pathText) has an unknown file type (mode 0o\(String(info.st_mode, radix: 8)))", path: pathText)
+        throw CramfsError(
+          .io, "\(pathText) has an unknown file type (mode 0o\(String(info.st_mode, radix: 8)))",
+          path: pathText)
       }
       var entry = makeEntry(name: name, path: path, info: info, type: type)
       switch type {
@@ -131,7 +138,8 @@ private struct Scanner {
         try SourceTree.checkFileSize(Int(info.st_size), path: pathText)
         entry.dataSize = Int(info.st_size)
       case .symlink:
-        try SourceTree.checkLinkTarget(length: Int(info.st_size), blockSize: options.blockSize, path: pathText)
+        try SourceTree.checkLinkTarget(
+          length: Int(info.st_size), blockSize: options.blockSize, path: pathText)
         let target = try readLink(path, expected: Int(info.st_size), pathText: pathText)
         entry.linkTarget = target
         entry.dataSize = target.count
@@ -147,7 +155,9 @@ private struct Scanner {
           warnings.append(
             BuildWarning(
               kind: .deviceTruncated, path: pathText,
-              message: "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored)"))
+              message:
+                "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored)"
+            ))
         }
       case .directory, .fifo, .socket:
         break
@@ -169,14 +179,19 @@ private struct Scanner {
     }
     if uid > Inode.maxUID {
       warnings.append(
-        BuildWarning(kind: .uidTruncated, path: pathText, message: "uid \(uid) truncated to \(uid & 0xFFFF) (16 bits)"))
+        BuildWarning(
+          kind: .uidTruncated, path: pathText,
+          message: "uid \(uid) truncated to \(uid & 0xFFFF) (16 bits)"))
     }
     if gid > Inode.maxGID {
       warnings.append(
-        BuildWarning(kind: .gidTruncated, path: pathText, message: "gid \(gid) truncated to \(gid & 0xFF) (8 bits)"))
+        BuildWarning(
+          kind: .gidTruncated, path: pathText,
+          message: "gid \(gid) truncated to \(gid & 0xFF) (8 bits)"))
     }
     return SourceEntry(
-      name: name, pathBytes: path, type: type, mode: UInt16(truncatingIfNeeded: info.st_mode), uid: uid, gid: gid,
+      name: name, pathBytes: path, type: type, mode: UInt16(truncatingIfNeeded: info.st_mode),
+      uid: uid, gid: gid,
       dataSize: 0)
   }
 
@@ -192,7 +207,8 @@ private struct Scanner {
       errno = 0
       guard let entry = readdir(handle) else {
         if errno != 0 {
-          throw CramfsError(.io, "cannot read directory \(pathText): \(errnoText())", path: pathText)
+          throw CramfsError(
+            .io, "cannot read directory \(pathText): \(errnoText())", path: pathText)
         }
         break
       }
