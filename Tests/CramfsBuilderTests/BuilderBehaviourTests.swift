@@ -379,6 +379,25 @@ struct BuilderBehaviourTests {
     }
   }
 
+  @Test("a destination that is a directory or a device node is refused before any work")
+  func nonRegularDestination() throws {
+    let scratch = try Scratch("dest")
+    defer { scratch.remove() }
+    try scratch.prepare()
+    scratch.write("f", [1, 2, 3])
+    let device = scratch.path + "/out/null"
+    #expect(mknod(device, S_IFCHR | 0o666, makeDevice(major: 1, minor: 3)) == 0)
+    for destination in [scratch.path + "/out", device] {
+      let error = #expect(throws: CramfsError.self) {
+        try ImageBuilder.build(from: scratch.source, to: destination, options: BuildOptions())
+      }
+      #expect(error?.code == .invalidArgument)
+    }
+    #expect(try scratch.outputFiles() == ["null"])
+    var info = stat()
+    #expect(lstat(device, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+  }
+
   // MARK: - Warnings
 
   @Test("truncated owners and device numbers are warnings, and errors with -E")

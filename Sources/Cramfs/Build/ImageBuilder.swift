@@ -28,6 +28,7 @@ public enum ImageBuilder {
     -> BuildReport
   {
     try options.validate()
+    try checkDestination(image)
     let tree = try SourceTree.scan(directory, options: options)
     var report = BuildReport()
     report.warnings = tree.warnings
@@ -65,5 +66,21 @@ public enum ImageBuilder {
       tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)
     try writer.write(to: image, report: &report)
     return report
+  }
+
+  /// The image replaces the destination by a rename, so only a regular file (or nothing) may be there:
+  /// renaming over a device node would silently replace the node instead of writing to the device.
+  static func checkDestination(_ image: String) throws(CramfsError) {
+    var info = stat()
+    guard withCString(Array(image.utf8), { lstat($0, &info) }) == 0 else { return }
+    let type = info.st_mode & S_IFMT
+    guard type == S_IFREG || type == S_IFLNK else {
+      let what =
+        FileType(mode: UInt16(truncatingIfNeeded: info.st_mode))?.description ?? "special file"
+      throw CramfsError(
+        .invalidArgument,
+        "\(image) is a \(what); write the image to a regular file (and copy it to a device with dd)",
+        path: image)
+    }
   }
 }
