@@ -25,7 +25,6 @@ struct ImageWriter {
     var dataOffsets = [Int](repeating: 0, count: tree.entries.count)
     var tableOffset = 0
     var pointers: [BlockPointer] = []
-    var storedBytes = 0
     try BlockPipeline.run(items: layout.dataItems, tree: tree, options: options) {
       (itemIndex, blockIndex, block) throws(CramfsError) in
       let item = layout.dataItems[itemIndex]
@@ -60,16 +59,10 @@ struct ImageWriter {
         var table = ByteWriter(byteOrder: options.byteOrder, capacity: pointers.count * 4)
         for pointer in pointers { table.append(pointer.rawValue) }
         try buffer.patch(table.bytes, at: tableOffset)
-        storedBytes = buffer.position - tableOffset
+        let storedBytes = buffer.position - tableOffset
         try buffer.appendZeros((4 - buffer.position % 4) % 4)
-        if let log = options.log {
-          let change = storedBytes - item.size
-          let hundredths = change * 10_000 / item.size
-          let sign = change < 0 ? "-" : "+"
-          let percent =
-            "\(hundredths < 0 ? "-" : "")\(abs(hundredths) / 100).\(String(abs(hundredths) % 100 + 100).dropFirst())%"
-          log("\(percent) (\(sign)\(abs(change)) bytes)\t\(entry.path)")
-        }
+        options.log?(
+          Self.sizeChangeLine(stored: storedBytes, original: item.size, path: entry.path))
       }
     }
     let dataEnd = buffer.position
@@ -113,6 +106,15 @@ struct ImageWriter {
     options.log?("Directory data: \(layout.dataStart) bytes")
     options.log?("Everything: \(imageLength >> 10) kilobytes")
     options.log?("CRC: \(String(crc, radix: 16))")
+  }
+
+  /// `-12.34% (-567 bytes)\tpath`, the line `mkfs.cramfs -v` prints per file.
+  static func sizeChangeLine(stored: Int, original: Int, path: String) -> String {
+    let change = stored - original
+    let hundredths = abs(change) * 10_000 / original
+    let sign = change < 0 ? "-" : "+"
+    let fraction = String(hundredths % 100 + 100).dropFirst()
+    return "\(sign)\(hundredths / 100).\(fraction)% (\(sign)\(abs(change)) bytes)\t\(path)"
   }
 
   private func copyInsertedFile(_ path: String, to output: TemporaryFile, at offset: Int)
