@@ -11,6 +11,7 @@ extension CramfsCommand {
         Modes (setuid, setgid, sticky included) are applied after contents; owners are set when run as root.
         Names that are empty, '.', '..', or contain '/' or NUL, and a second entry with an existing name, are
         refused; no symlink is ever followed. Corrupt blocks are reported and written as zeros.
+        Sockets are created as socket nodes (as the kernel shows them); device nodes need root.
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
         """)
 

@@ -32,7 +32,7 @@ import Testing
         let target = work.file("out-\(order)-\(index)")
         let extract = try Tools.run(try Tools.binary("cramfs"), ["extract", path, target], timeout: 30)
         #expect(!extract.crashed && !extract.timedOut, "\(corruption.name): extract crashed or hung")
-        #expect([0, 4, 8].contains(extract.status), "\(corruption.name): extract exited \(extract.status)")
+        #expect([0, 4].contains(extract.status), "\(corruption.name): extract exited \(extract.status): \(extract.stderr)")
         checked += 1
       }
     }

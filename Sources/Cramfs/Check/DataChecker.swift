@@ -48,8 +48,10 @@ struct DataChecker {
     if isSymlink {
       if offset == 0 { sink.error("zero-offset", "symbolic link has zero offset", offset: entryOffset, path: path) }
       if size == 0 { sink.error("empty-symlink", "symbolic link has zero size", offset: entryOffset, path: path) }
-      if size > blockSize {
-        sink.error("symlink-too-long", "symlink target is \(size) bytes, longer than a page (\(blockSize))", offset: entryOffset, path: path)
+      if size >= blockSize {
+        sink.error(
+          "symlink-too-long", "symlink target is \(size) bytes: the kernel cuts targets to one page minus its NUL (\(blockSize - 1))",
+          offset: entryOffset, path: path)
       }
     } else {
       if offset == 0 && size != 0 {

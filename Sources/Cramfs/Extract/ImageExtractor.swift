@@ -224,6 +224,12 @@ struct Extraction {
         sink.error("nul-in-symlink", "refused: symlink target is empty or contains a NUL byte", offset: entry.offset, path: path)
         return nil
       }
+      guard target.count < min(image.blockSize, Int(PATH_MAX)) else {
+        sink.error(
+          "symlink-too-long", "refused: symlink target is \(target.count) bytes, longer than a page or PATH_MAX",
+          offset: entry.offset, path: path)
+        return nil
+      }
       guard HostDirectory.makeSymlink(parent, name, target: target) == 0 else {
         hostFailure("cannot create symlink", path: path, offset: entry.offset)
         return nil

@@ -89,7 +89,14 @@ enum CheckRunner {
   static func extract(
     path: String, offset: Int, blockSize: Int?, directory: String, options: ExtractOptions, json: Bool, quiet: Bool, tool: String
   ) throws(CramfsError) -> Int32 {
-    let image = try CramfsImage(path: path, blockSize: blockSize, offset: offset)
+    let image: CramfsImage
+    do {
+      image = try CramfsImage(path: path, blockSize: blockSize, offset: offset)
+    } catch where error.code != .io && error.code != .invalidArgument {
+      // Not a usable cramfs image: a problem found, as fsck reports it (4), not an operational failure.
+      if !quiet { printToolError(error.description, tool: tool) }
+      return 4
+    }
     let report = try ImageExtractor.extract(image, to: directory, options: options)
     if json {
       try FileOutput.standardOutput.write(DiagnosticOutput.json(report, image: path, directory: directory).rendered(pretty: true) + "\n")
