@@ -87,7 +87,7 @@ struct DataChecker {
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
     defer { scratch.deallocate() }
     for index in 0..<count {
-      let verified = checkBlock(index, count: count, inode: inode, path: path, scratch: scratch, sink: &sink)
+      let verified = checkBlock(index, inode: inode, path: path, scratch: scratch, sink: &sink)
       if verified { report.blocksVerified += 1 }
       if isSymlink && index == 0 && verified && size <= blockSize {
         if UnsafeRawBufferPointer(rebasing: scratch[0..<size]).contains(0) {
@@ -117,24 +117,27 @@ struct DataChecker {
 
   /// Checks block `index`; returns whether its content was decompressed (or copied) and verified.
   private mutating func checkBlock(
-    _ index: Int, count: Int, inode: Inode, path: String, scratch: UnsafeMutableRawBufferPointer, sink: inout DiagnosticSink
+    _ index: Int, inode: Inode, path: String, scratch: UnsafeMutableRawBufferPointer, sink: inout DiagnosticSink
   ) -> Bool {
     let view = context.view
     let table = inode.byteOffset
     let size = Int(inode.size)
     let pointerOffset = table + 4 * index
     let expected = min(blockSize, size - index * blockSize)
+    if !flags.contains(.extendedBlockPointers), let raw = try? view.uint32(at: pointerOffset), BlockPointer(rawValue: raw).hasFlags {
+      // The kernel's read path honours the flags anyway (and so does the rest of this check); kernels
+      // before 4.15 and the fsck tools do not.
+      sink.error(
+        "pointer-flags-without-ext",
+        "block \(index) pointer \(hex(Int(raw))) has direct/uncompressed flags but the superblock lacks EXT_BLOCK_POINTERS (0x800)",
+        offset: pointerOffset, path: path)
+    }
     let location: BlockLocation
-    if flags.contains(.extendedBlockPointers) {
-      do {
-        location = try BlockLocation.locate(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
-      } catch {
-        sink.add(Diagnostic(code: error.code == .outOfBounds ? "block-out-of-range" : "bad-block-length", error: error, path: path))
-        return false
-      }
-    } else {
-      guard let located = classicLocation(index, count: count, table: table, path: path, sink: &sink) else { return false }
-      location = located
+    do {
+      location = try BlockLocation.locate(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
+    } catch {
+      sink.add(Diagnostic(code: error.code == .outOfBounds ? "block-out-of-range" : "bad-block-length", error: error, path: path))
+      return false
     }
     let pointer = location.pointer
     var regionStart = location.start
@@ -206,42 +209,6 @@ struct DataChecker {
       return false
     }
     return true
-  }
-
-  /// Where block `index` is without `EXT_BLOCK_POINTERS`: every pointer is a plain end offset, flag bits
-  /// included (which is what the kernel does, so flagged pointers fail there).
-  private func classicLocation(
-    _ index: Int, count: Int, table: Int, path: String, sink: inout DiagnosticSink
-  ) -> BlockLocation? {
-    let view = context.view
-    let pointerOffset = table + 4 * index
-    guard let raw = try? view.uint32(at: pointerOffset) else { return nil }
-    let pointer = BlockPointer(rawValue: raw)
-    if pointer.hasFlags {
-      sink.error(
-        "pointer-flags-without-ext",
-        "block \(index) pointer \(hex(Int(raw))) has direct/uncompressed flags but the superblock lacks EXT_BLOCK_POINTERS (0x800)",
-        offset: pointerOffset, path: path)
-      return nil
-    }
-    var start = table + 4 * count
-    if index > 0 {
-      guard let previous = try? view.uint32(at: pointerOffset - 4) else { return nil }
-      if BlockPointer(rawValue: previous).hasFlags { return nil }  // reported with the previous block
-      start = Int(previous)
-    }
-    let end = Int(raw)
-    guard end >= start else {
-      sink.error("bad-block-length", "block \(index) ends at \(hex(end)) before it starts at \(hex(start))", offset: pointerOffset, path: path)
-      return nil
-    }
-    guard end - start <= 2 * blockSize else {
-      sink.error(
-        "bad-block-length", "block \(index) has a bad stored length \(end - start) (limit \(2 * blockSize))",
-        offset: pointerOffset, path: path)
-      return nil
-    }
-    return BlockLocation(kind: end == start ? .hole : .compressed, start: start, length: end - start, pointer: pointer)
   }
 
   /// Records `[start, end)` as data of `path`, merged with the previous region when contiguous.
