@@ -342,4 +342,13 @@ enum CorruptCases {
     #expect(report.errorCount > 100)
     #expect(report.diagnostics.count <= 1000)
   }
+
+  /// A chain of directories with 252-byte names: walked until the path passes 16 KiB, then reported.
+  @Test func deepPathsAreBounded() {
+    var entry = HandEntry.file("bottom", [1])
+    for _ in 0..<100 { entry = .directory(String(repeating: "d", count: 252), [entry]) }
+    let report = ImageChecker.check(bytes: HandImage([entry]).bytes)
+    #expect(report.codes == ["path-too-long"])
+    #expect(report.errorCount == 1)
+  }
 }

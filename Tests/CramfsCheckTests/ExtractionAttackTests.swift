@@ -188,4 +188,14 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
     #expect(content.suffix(6000 - 4096).allSatisfy { $0 == 0 })
     #expect(listing(base.file("t")).count == 7)
   }
+
+  /// Extraction of a very deep chain stops at the same bound as the checker, with an error.
+  @Test func deepPathsAreBounded() throws {
+    var entry = HandEntry.file("bottom", [1])
+    for _ in 0..<100 { entry = .directory(String(repeating: "d", count: 252), [entry]) }
+    let base = try TemporaryDirectory()
+    let report = try ImageExtractor.extract(try CramfsImage(bytes: HandImage([entry]).bytes), to: base.file("t"))
+    #expect(report.codes == ["path-too-long"])
+    #expect(listing(base.path) == ["t"])
+  }
 }

@@ -21,16 +21,19 @@ struct TreeChecker {
     data = DataChecker(context: context, verifyBlocks: options.verifyBlocks)
   }
 
+  /// A directory still to walk. Siblings share their parent's path; their own is made when walked.
   private struct PendingDirectory {
     var inode: Inode
-    var path: String
+    var parentPath: String
+    var name: [UInt8]
     var entryOffset: Int
+    var path: String { name.isEmpty && parentPath.isEmpty ? "/" : DirectoryScanner.join(parentPath, name) }
   }
 
   mutating func run(sink: inout DiagnosticSink, report: inout CheckReport) {
     let start = context.geometry.superblockOffset
     data.regions.append(Region(start: 0, end: start + Superblock.encodedSize, kind: .superblock, path: "/"))
-    var pending = [PendingDirectory(inode: context.superblock.root, path: "/", entryOffset: start + 64)]
+    var pending = [PendingDirectory(inode: context.superblock.root, parentPath: "", name: [], entryOffset: start + 64)]
     while let directory = pending.popLast() {
       let children = walk(directory, sink: &sink, report: &report)
       pending.append(contentsOf: children.reversed())
@@ -100,7 +103,7 @@ struct TreeChecker {
           offset: entry.offset, path: childPath)
       }
       previous = entry.name
-      if let child = checkEntry(entry, path: childPath, sink: &sink, report: &report) {
+      if let child = checkEntry(entry, path: childPath, parentPath: path, sink: &sink, report: &report) {
         subdirectories.append(child)
       }
     }
@@ -125,7 +128,7 @@ struct TreeChecker {
 
   /// Checks one entry by type; returns it when it is a directory to walk.
   private mutating func checkEntry(
-    _ entry: ScannedEntry, path: String, sink: inout DiagnosticSink, report: inout CheckReport
+    _ entry: ScannedEntry, path: String, parentPath: String, sink: inout DiagnosticSink, report: inout CheckReport
   ) -> PendingDirectory? {
     let inode = entry.inode
     switch inode.fileType {
@@ -137,7 +140,7 @@ struct TreeChecker {
         sink.error("path-too-long", "path is longer than \(Self.maxPathLength) bytes; not walked further", offset: entry.offset, path: path)
         return nil
       }
-      return PendingDirectory(inode: inode, path: path, entryOffset: entry.offset)
+      return PendingDirectory(inode: inode, parentPath: parentPath, name: entry.name, entryOffset: entry.offset)
     case .regular, .symlink:
       if inode.fileType == .regular { report.files += 1 } else { report.symlinks += 1 }
       data.checkFile(inode: inode, entryOffset: entry.offset, path: path, sink: &sink, report: &report)

@@ -76,7 +76,9 @@ struct Extraction {
     var parent: CInt
     var name: [UInt8]
     var node: Node
-    var path: String
+    /// The parent's path, shared by all its files (the file's own path is made only for messages).
+    var parentPath: String
+    var path: String { DirectoryScanner.join(parentPath, name) }
   }
 
   var directories: [HostDirectoryRecord] = []
@@ -142,18 +144,17 @@ struct Extraction {
     var names: Set<[UInt8]> = []
     var subdirectories: [Int] = []
     for entry in entries {
-      let path = DirectoryScanner.join(directory.path, entry.name)
       if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
-        sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: path)
+        sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
         continue
       }
       guard names.insert(entry.name).inserted else {
         sink.error(
           "duplicate-name", "refused to extract a second entry with the same name (it could redirect writes through the first)",
-          offset: entry.offset, path: path)
+          offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
         continue
       }
-      if let child = create(entry, in: directory.descriptor, path: path, parent: index) { subdirectories.append(child) }
+      if let child = create(entry, in: directory.descriptor, parentPath: directory.path, parent: index) { subdirectories.append(child) }
     }
     return subdirectories
   }
@@ -179,7 +180,8 @@ struct Extraction {
   }
 
   /// Creates one entry; returns the index of a created directory, to walk.
-  private mutating func create(_ entry: ScannedEntry, in parent: CInt, path: String, parent parentIndex: Int) -> Int? {
+  private mutating func create(_ entry: ScannedEntry, in parent: CInt, parentPath: String, parent parentIndex: Int) -> Int? {
+    let path = DirectoryScanner.join(parentPath, entry.name)
     let inode = entry.inode
     let name = entry.name
     let node = Node(entry: DirectoryEntry(entryOffset: entry.offset, inode: inode, name: name))
@@ -191,6 +193,10 @@ struct Extraction {
     let permissions = mode_t(inode.permissions)
     switch type {
     case .directory:
+      guard path.utf8.count <= TreeChecker.maxPathLength else {
+        sink.error("path-too-long", "refused: path is longer than \(TreeChecker.maxPathLength) bytes", offset: entry.offset, path: path)
+        return nil
+      }
       if HostDirectory.makeDirectory(parent, name) != 0 && !(errno == EEXIST && options.overwrite) {
         hostFailure("cannot create directory", path: path, offset: entry.offset)
         return nil
@@ -210,7 +216,7 @@ struct Extraction {
       return directories.count - 1
     case .regular:
       counts.files += 1
-      files.append(FileJob(parent: parent, name: name, node: node, path: path))
+      files.append(FileJob(parent: parent, name: name, node: node, parentPath: parentPath))
       return nil
     case .symlink:
       let target: [UInt8]
@@ -307,6 +313,7 @@ struct Extraction {
     }
     close(record.descriptor)
     directories[index].finished = true
+    directories[index].path = ""
     openDirectories -= 1
   }
 
