@@ -3,6 +3,9 @@ import CramfsTestSupport
 import Foundation
 import Testing
 
+/// Set once, by the fixtures' initializer (which `static let` runs once), read at exit.
+nonisolated(unsafe) private var fixtureDirectory: String?
+
 /// Trees and files shared by the builder tests, generated once per test run.
 final class BuilderFixtures: Sendable {
   static let shared: BuilderFixtures = {
@@ -24,6 +27,9 @@ final class BuilderFixtures: Sendable {
 
   private init() throws {
     directory = try makeTemporaryDirectory("builder")
+    fixtureDirectory = directory
+    // Swift Testing has no global tear-down; remove the trees when the test process exits.
+    atexit { if let directory = fixtureDirectory { removeTree(directory) } }
     var trees: [Tree: GeneratedTree] = [:]
     let base = TestSeed.value(0xC0FFEE)
     var options = TreeGenerator.Options()
