@@ -43,7 +43,9 @@ public struct BuildOptions: Sendable {
   public var deflate: DeflateImplementation = .libdeflate
   /// Compression level; nil picks ``defaultLibdeflateLevel`` or ``defaultZlibLevel``.
   public var level: Int?
-  /// Compression workers; at least 1.
+  /// The most compression workers a build may use.
+  public static let maxJobs = 256
+  /// Compression workers, 1 to ``maxJobs``.
   public var jobs: Int = BuildOptions.processorCount
   /// Turn warnings (truncated owners, device numbers) into errors.
   public var warningsAreErrors = false
@@ -77,8 +79,9 @@ public struct BuildOptions: Sendable {
       throw CramfsError(
         .invalidArgument, "volume name is \(volumeName.count) bytes; the limit is 16")
     }
-    guard jobs >= 1 else {
-      throw CramfsError(.invalidArgument, "jobs must be at least 1, not \(jobs)")
+    // Each job is a thread with its own compressor (up to about 1 MiB of state).
+    guard (1...Self.maxJobs).contains(jobs) else {
+      throw CramfsError(.invalidArgument, "jobs must be between 1 and \(Self.maxJobs), not \(jobs)")
     }
     let range = deflate == .libdeflate ? 1...12 : 1...9
     guard range.contains(effectiveLevel) else {
