@@ -44,7 +44,7 @@ public struct SourceTree: Sendable {
   /// Reads the tree at `directory` (following a symlink for the root itself, as `mkfs.cramfs` does).
   ///
   /// - Throws: ``CramfsError/Code/limitExceeded`` for what the format cannot hold (a name over 252 bytes,
-  ///   a file over 16 MiB − 1, a symlink target longer than a block), ``CramfsError/Code/io`` for
+  ///   a file over 16 MiB − 1, a symlink target of a block or more), ``CramfsError/Code/io`` for
   ///   what cannot be read; both name the path.
   public static func scan(_ directory: String, options: BuildOptions) throws(CramfsError)
     -> SourceTree
@@ -54,12 +54,15 @@ public struct SourceTree: Sendable {
     return SourceTree(entries: scanner.entries, warnings: scanner.warnings)
   }
 
-  /// Checks a symlink target against the one-page limit (the kernel reads a link through one page).
+  /// Checks a symlink target against the kernel's limit: it reads a link through one page and cuts it
+  /// to a page minus one byte (`nd_terminate_link(..., PAGE_SIZE - 1)`), so a target of a whole block
+  /// would lose its last byte.
   static func checkLinkTarget(length: Int, blockSize: Int, path: String) throws(CramfsError) {
-    guard length <= blockSize else {
+    guard length < blockSize else {
       throw CramfsError(
         .limitExceeded,
-        "symlink target is \(length) bytes; the limit is the block size, \(blockSize)", path: path)
+        "symlink target is \(length) bytes; the kernel keeps at most \(blockSize - 1) (a block minus one)",
+        path: path)
     }
   }
 
