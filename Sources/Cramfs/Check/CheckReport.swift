@@ -4,7 +4,9 @@ public struct CheckReport: Sendable, Codable, Hashable {
   public var diagnostics: [Diagnostic]
   /// Problems found beyond ``CheckOptions/maxDiagnostics`` (counted, not kept).
   public var omittedCount: Int
+  /// Errors found, including any beyond the kept diagnostics.
   public var errorCount: Int
+  /// Warnings found, including any beyond the kept diagnostics.
   public var warningCount: Int
   /// `little` or `big`, when a superblock was found.
   public var byteOrder: String?
@@ -12,15 +14,19 @@ public struct CheckReport: Sendable, Codable, Hashable {
   public var superblockOffset: Int?
   /// The block size used to check file data (given or detected).
   public var blockSize: Int?
+  /// Whether ``blockSize`` was detected from the data rather than given.
   public var blockSizeWasDetected: Bool
   /// Entries seen below the root, by kind.
   public var directories: Int
+  /// Regular files.
   public var files: Int
   public var symlinks: Int
+  /// Devices, fifos and sockets.
   public var specialFiles: Int
   /// Blocks whose data was decompressed and verified.
   public var blocksVerified: Int
 
+  /// An empty report (no problems, nothing seen).
   public init() {
     diagnostics = []
     omittedCount = 0
@@ -36,7 +42,9 @@ public struct CheckReport: Sendable, Codable, Hashable {
 
   /// No errors (warnings allowed).
   public var isClean: Bool { errorCount == 0 }
+  /// The kept diagnostics of severity `error`.
   public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+  /// The kept diagnostics of severity `warning`.
   public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
 
   /// The diagnostics' codes (handy in tests).
@@ -62,6 +70,7 @@ public struct CheckOptions: Sendable, Hashable {
   /// Keep at most this many diagnostics (the rest are counted).
   public var maxDiagnostics: Int
 
+  /// The defaults: detect the block size, verify every block, accept either byte order, keep 1000 diagnostics.
   public init(blockSize: Int? = nil, verifyBlocks: Bool = true, expectedByteOrder: ByteOrder? = nil, maxDiagnostics: Int = 1000) {
     self.blockSize = blockSize
     self.verifyBlocks = verifyBlocks

@@ -10,9 +10,11 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
     /// Legal but suspicious, or a known pitfall (such as the kernel's last-block quirk).
     case warning
 
+    /// Warnings sort before errors.
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs == .warning && rhs == .error }
   }
 
+  /// How serious the problem is.
   public var severity: Severity
   /// A stable, kebab-case identifier of the kind of problem (`crc-mismatch`, `directory-loop`, ...).
   public var code: String
@@ -20,8 +22,10 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
   public var offset: Int?
   /// Path of the entry inside the image (`/a/b`; `/` for the root), when one entry is concerned.
   public var path: String?
+  /// What is wrong, in one line, without the offset and path (see ``text``).
   public var message: String
 
+  /// A diagnostic with the given severity, code and message, and where known its offset and path.
   public init(_ severity: Severity, _ code: String, _ message: String, offset: Int? = nil, path: String? = nil) {
     self.severity = severity
     self.code = code

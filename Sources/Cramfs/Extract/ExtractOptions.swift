@@ -13,6 +13,7 @@ public struct ExtractOptions: Sendable, Hashable {
   /// directories closed.
   public var maxOpenDirectories: Int
 
+  /// The defaults: refuse a non-empty target, owners as root only, 2 threads, 1000 diagnostics, 1000 open directories.
   public init(
     overwrite: Bool = false, preserveOwners: Bool? = nil, threads: Int = 2, maxDiagnostics: Int = 1000, maxOpenDirectories: Int = 1000
   ) {
@@ -26,23 +27,29 @@ public struct ExtractOptions: Sendable, Hashable {
 
 /// What ``ImageExtractor`` did, and every problem it met (each names the entry's path in the image).
 public struct ExtractReport: Sendable, Codable, Hashable {
+  /// The problems met, in order (at most ``ExtractOptions/maxDiagnostics``); each names the entry.
   public var diagnostics: [Diagnostic] = []
+  /// Problems beyond the kept diagnostics (counted, not kept).
   public var omittedCount = 0
   public var errorCount = 0
   public var warningCount = 0
+  /// Entries created, by kind.
   public var directories = 0
   public var files = 0
   public var symlinks = 0
+  /// Devices, fifos and sockets.
   public var specialFiles = 0
   /// Bytes of file content written.
   public var bytesWritten = 0
 
+  /// An empty report.
   public init() {}
 
   /// Everything extracted without an error (warnings allowed).
   public var isClean: Bool { errorCount == 0 }
   /// Whether some failure came from the host (a failed system call) rather than from the image.
   public var hasHostFailures: Bool { diagnostics.contains { $0.code == ExtractReport.hostFailureCode } }
+  /// The diagnostics' codes (handy in tests).
   public var codes: Set<String> { Set(diagnostics.map(\.code)) }
 
   /// The code of diagnostics for failed system calls.

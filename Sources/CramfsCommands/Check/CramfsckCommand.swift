@@ -15,19 +15,24 @@ import Cramfs
 public enum CramfsckCommand {
   /// The parsed command line.
   public struct Options: Equatable, Sendable {
+    /// How many `-v` were given.
     public var verbosity = 0
+    /// `-b`: forced block size.
     public var blockSize: Int?
     /// Extract into this directory (`-x dir`, `--extract=dir`).
     public var extractDirectory: String?
+    /// The image to check (nil only with `--help` or `--version`).
     public var image: String?
     public var help = false
     public var version = false
 
+    /// No options: check, quietly.
     public init() {}
   }
 
   /// A command-line mistake (exit 16).
   public struct UsageError: Error, Equatable, Sendable {
+    /// What is wrong with the command line.
     public var message: String
   }
 
