@@ -351,4 +351,46 @@ enum CorruptCases {
     #expect(report.codes == ["path-too-long"])
     #expect(report.errorCount == 1)
   }
+
+  /// Structural damage to real `mkfs.cramfs` output (padded and not), CRC recomputed each time.
+  @Test(arguments: ByteOrder.allCases, [false, true])
+  func mutatedMkfsOutput(order: ByteOrder, pad: Bool) throws {
+    let bytes = try Fixtures.mkfsImage(order, pad: pad)
+    let image = try CramfsImage(bytes: bytes)
+    let start = image.geometry.superblockOffset
+    let rootEntries = image.superblock.root.byteOffset
+    let sub = try image.lookup("/dir/sub")
+    let file = try image.lookup("/dir/three-blocks")
+    let small = try image.lookup("/small")
+    func damaged(_ change: (inout [UInt8]) -> Void) -> CheckReport {
+      var copy = bytes
+      change(&copy)
+      HandImage.fixCRC(&copy, order: order, superblockOffset: start)
+      return ImageChecker.check(bytes: copy)
+    }
+    func setInode(_ bytes: inout [UInt8], _ node: Node, _ change: (inout Inode) -> Void) {
+      var inode = node.inode
+      change(&inode)
+      var writer = ByteWriter(byteOrder: order)
+      inode.encode(into: &writer)
+      bytes.replaceSubrange(node.entryOffset..<(node.entryOffset + 12), with: writer.bytes)
+    }
+    func setWord(_ bytes: inout [UInt8], _ value: UInt32, at offset: Int) {
+      var writer = ByteWriter(byteOrder: order)
+      writer.append(value)
+      bytes.replaceSubrange(offset..<(offset + 4), with: writer.bytes)
+    }
+    #expect(ImageChecker.check(bytes: bytes).diagnostics.isEmpty)
+    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(rootEntries / 4) } }.codes.contains("directory-loop"))
+    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(bytes.count / 4 + 10) } }.codes.contains("directory-out-of-range"))
+    #expect(damaged { setInode(&$0, file) { $0.offsetWords = UInt32(bytes.count / 4 - 1) } }.codes.contains("pointer-table-out-of-range"))
+    let table = file.inode.byteOffset
+    #expect(damaged { setWord(&$0, UInt32(table + 12 + 3 * 4096), at: table) }.codes.contains("bad-block-length"))
+    #expect(damaged { setWord(&$0, UInt32(bytes.count + 64), at: table + 8) }.codes.contains("block-out-of-range"))
+    #expect(damaged { $0[small.entryOffset + 13] = UInt8(ascii: "/") }.codes.contains("slash-in-name"))
+    let first = try image.lookup("/dir")
+    #expect(damaged { $0[first.entryOffset + 12] = UInt8(ascii: "z") }.codes.contains("unsorted-entries"))
+    #expect(damaged { setWord(&$0, 0x0800_0003, at: start + 8) }.codes.contains("unsupported-flags"))
+    #expect(damaged { setInode(&$0, small) { $0.mode = 0o020644 } }.codes.contains("special-with-offset"))
+  }
 }
