@@ -30,10 +30,16 @@ let package = Package(
         "CramfsFormat", "CLibdeflate", "CZlib", "CCramfsShims",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
+    // libfuse 3 (low-level API) and the FUSE file system behind `cramfs mount`; Linux only.
+    .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+    .target(name: "CramfsFUSE", dependencies: ["Cramfs", "CFuse"]),
     // Command implementations shared by the three executables.
     .target(
       name: "CramfsCommands",
-      dependencies: ["Cramfs", "CCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "Cramfs", "CCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .target(name: "CramfsFUSE", condition: .when(platforms: [.linux])),
+      ]),
     .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),
     .executableTarget(name: "mkcramfs", dependencies: ["CramfsCommands"]),
     .executableTarget(name: "cramfsck", dependencies: ["CramfsCommands"]),
@@ -44,5 +50,6 @@ let package = Package(
     .testTarget(name: "CramfsBuilderTests", dependencies: ["Cramfs", "CramfsTestSupport"]),
     .testTarget(name: "CramfsCheckTests", dependencies: ["Cramfs", "CramfsTestSupport"]),
     .testTarget(name: "CramfsCLITests", dependencies: ["Cramfs", "CramfsTestSupport"]),
+    .testTarget(name: "CramfsFUSETests", dependencies: ["Cramfs", "CramfsFUSE", "CramfsTestSupport"]),
   ]
 )
