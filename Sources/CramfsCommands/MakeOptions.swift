@@ -57,6 +57,35 @@ public struct MakeOptions: ParsableArguments {
   public var storeIncompressible = false
 
   @Option(
+    name: .customLong("xip"),
+    help: ArgumentHelp(
+      "Execute in place: store files whose image path matches (fnmatch, e.g. '/bin/*', '*.so*') "
+        + "page aligned, contiguous and uncompressed, so the kernel maps them whole (Linux 4.15+, MTD). "
+        + "Repeatable.",
+      valueName: "pattern"))
+  public var xipPatterns: [String] = []
+
+  @Flag(
+    name: .customShort("X"),
+    help: ArgumentHelp(
+      "Execute in place for ELF files: read-only PT_LOAD segments stored uncompressed, 8-byte aligned (no-MMU); give twice (-X -X) to align them to the page (cramfs-tools)."
+    ))
+  public var xipELFCount: Int
+
+  @Option(
+    name: .customLong("xip-elf"),
+    help: ArgumentHelp(
+      "Same as -X with an explicit alignment: 8 (no-MMU targets) or page.", valueName: "alignment"))
+  public var xipELF: String?
+
+  @Flag(
+    name: .customLong("no-read-bug-guard"),
+    help: ArgumentHelp(
+      "Store a full-size last XIP page direct too (maps it; read() of it returns zeros on kernels with the defect, e.g. 6.1)."
+    ))
+  public var noReadBugGuard = false
+
+  @Option(
     name: .customLong("level"),
     help: "Compression level (libdeflate 1-12, default 6; zlib 1-9, default 6).")
   public var level: Int?
@@ -122,6 +151,20 @@ public struct MakeOptions: ParsableArguments {
         .invalidArgument, "unknown deflate implementation '\(deflate)'; use libdeflate or zlib")
     }
     options.deflate = implementation
+    options.xipPatterns = xipPatterns
+    switch (xipELF, xipELFCount) {
+    case (nil, 0): options.xipELF = nil
+    case (nil, 1): options.xipELF = .eightBytes
+    case (nil, _): options.xipELF = .page
+    case (let value?, 0):
+      guard let alignment = XIPAlignment(rawValue: value) else {
+        throw CramfsError(.invalidArgument, "invalid --xip-elf '\(value)'; must be '8' or 'page'")
+      }
+      options.xipELF = alignment
+    default:
+      throw CramfsError(.invalidArgument, "give either -X or --xip-elf, not both")
+    }
+    options.readBugGuard = !noReadBugGuard
     options.level = level
     if let jobs { options.jobs = jobs }
     options.warningsAreErrors = warningsAreErrors
@@ -149,6 +192,15 @@ public struct MakeOptions: ParsableArguments {
         print(
           "\(image): \(report.imageSize) bytes, \(report.entries) entries, \(report.blocks) blocks, "
             + "\(report.deduplicatedFiles) deduplicated, flags \(report.flags)")
+      }
+      if verbose && (options.xipELF != nil || !options.xipPatterns.isEmpty) {
+        var line =
+          "XIP: \(report.xipFiles) files, \(report.directBlocks) direct blocks, "
+          + "\(report.xipPaddingBytes) bytes of alignment padding"
+        if !report.readBugGuardFiles.isEmpty {
+          line += ", \(report.readBugGuardFiles.count) last pages kept non-direct (read-bug guard)"
+        }
+        print(line)
       }
     } catch {
       printToolError(error.toolDescription, tool: tool)

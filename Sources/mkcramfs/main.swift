@@ -9,17 +9,14 @@ struct Mkcramfs: ParsableCommand {
 
   @OptionGroup var options: MakeOptions
 
-  @Flag(name: .customShort("X"), help: "Execute-in-place layout (cramfs-tools; not supported yet).")
-  var xip: Int
-
   @Option(
     name: .customShort("D"),
     help: ArgumentHelp("Device table (cramfs-tools; not supported yet).", valueName: "file"))
   var deviceTable: String?
 
   func run() throws {
-    if xip > 0 || deviceTable != nil {
-      printToolError("-X and -D are not supported yet", tool: "mkcramfs")
+    if deviceTable != nil {
+      printToolError("-D is not supported yet", tool: "mkcramfs")
       throw ExitCode.usageError
     }
     try options.run(tool: "mkcramfs")

@@ -8,10 +8,13 @@ struct EncodedBlock: Sendable {
   var bytes: [UInt8]
 }
 
-/// A run of consecutive blocks of one item to encode: `length` bytes at `offset` of `source`, cut into
-/// `blockSize` blocks (the last may be short). Batching cuts reads and thread wake-ups per block.
+/// A batch of consecutive blocks of one run to encode: `length` bytes at `offset` of `source`, cut into
+/// `blockSize` blocks (the last may be short). Batching cuts reads and thread wake-ups per block. A run
+/// without blocks (an item whose blocks are all in the XIP area) is one job of length 0.
 struct BlockJob: Sendable {
   var sequence: Int
+  /// Index in ``ImageLayout/runs``.
+  var run: Int
   var item: Int
   var firstBlock: Int
   var source: DataSource
@@ -64,6 +67,13 @@ final class BlockEncoder: @unchecked Sendable {
         return EncodedBlock(kind: .uncompressed, bytes: Array(raw))
       }
       return EncodedBlock(kind: .compressed, bytes: stream)
+    case .stored:
+      return EncodedBlock(kind: .uncompressed, bytes: Array(raw))
+    case .directCompressed:
+      var stream: [UInt8] = []
+      compressor.compress(raw, appendingTo: &stream)
+      if stream.count > Int(UInt16.max) { return EncodedBlock(kind: .uncompressed, bytes: Array(raw)) }
+      return EncodedBlock(kind: .compressed, bytes: stream)
     }
   }
 
@@ -90,15 +100,14 @@ enum BlockPipeline {
 
   static func batchBlocks(blockSize: Int) -> Int { max(1, batchBytes / blockSize) }
 
+  /// Encodes `runs` (blocks of `items`) and calls `consume` with each job and its blocks, in order.
   static func run(
-    items: [DataItem], tree: SourceTree, options: BuildOptions,
-    consume: (_ item: Int, _ block: Int, EncodedBlock) throws(CramfsError) -> Void
+    runs: [BlockRun], items: [DataItem], tree: SourceTree, options: BuildOptions,
+    consume: (BlockJob, [EncodedBlock]) throws(CramfsError) -> Void
   ) throws(CramfsError) {
-    var producer = JobProducer(items: items, tree: tree, blockSize: options.blockSize)
+    var producer = JobProducer(runs: runs, items: items, tree: tree, blockSize: options.blockSize)
     func deliver(_ job: BlockJob, _ blocks: [EncodedBlock]) throws(CramfsError) {
-      for (index, block) in blocks.enumerated() {
-        try consume(job.item, job.firstBlock + index, block)
-      }
+      try consume(job, blocks)
     }
     if options.jobs == 1 {
       let encoder = try BlockEncoder(options: options)
@@ -138,18 +147,22 @@ enum BlockPipeline {
   }
 }
 
-/// Walks the items' blocks in order, in batches, opening each item's source when its first block is due.
+/// Walks the runs' blocks in order, in batches, opening an item's source when its first run is due.
 private struct JobProducer {
+  let runs: [BlockRun]
   let items: [DataItem]
   let tree: SourceTree
   let blockSize: Int
   let batchBlocks: Int
-  var itemIndex = 0
-  var blockIndex = 0
+  var runIndex = 0
+  /// Blocks of the current run already handed out.
+  var done = 0
   var sequence = 0
   var source: DataSource?
+  var sourceItem = -1
 
-  init(items: [DataItem], tree: SourceTree, blockSize: Int) {
+  init(runs: [BlockRun], items: [DataItem], tree: SourceTree, blockSize: Int) {
+    self.runs = runs
     self.items = items
     self.tree = tree
     self.blockSize = blockSize
@@ -157,22 +170,26 @@ private struct JobProducer {
   }
 
   mutating func next() throws(CramfsError) -> BlockJob? {
-    guard itemIndex < items.count else { return nil }
-    let item = items[itemIndex]
-    if blockIndex == 0 { source = try DataSource(entry: tree.entries[item.entry]) }
-    guard let source else { return nil }
-    let count = min(batchBlocks, item.blockCount - blockIndex)
-    let offset = blockIndex * blockSize
+    guard runIndex < runs.count else { return nil }
+    let run = runs[runIndex]
+    let item = items[run.item]
+    if sourceItem != run.item {
+      source = run.count == 0 ? nil : try DataSource(entry: tree.entries[item.entry])
+      sourceItem = run.count == 0 ? -1 : run.item
+    }
+    let count = min(batchBlocks, run.count - done)
+    let firstBlock = run.firstBlock + done
+    let offset = firstBlock * blockSize
     let job = BlockJob(
-      sequence: sequence, item: itemIndex, firstBlock: blockIndex, source: source, offset: offset,
-      length: min(count * blockSize, item.size - offset), blockSize: blockSize,
-      encoding: item.encoding)
+      sequence: sequence, run: runIndex, item: run.item, firstBlock: firstBlock,
+      source: source ?? .bytes([]), offset: offset,
+      length: count == 0 ? 0 : min(count * blockSize, item.size - offset), blockSize: blockSize,
+      encoding: run.encoding)
     sequence += 1
-    blockIndex += count
-    if blockIndex == item.blockCount {
-      itemIndex += 1
-      blockIndex = 0
-      self.source = nil
+    done += count
+    if done == run.count {
+      runIndex += 1
+      done = 0
     }
     return job
   }

@@ -47,6 +47,17 @@ public struct BuildOptions: Sendable {
   public static let maxJobs = 256
   /// Compression workers, 1 to ``maxJobs``.
   public var jobs: Int = BuildOptions.processorCount
+  /// Execute in place, whole files: image paths (with a leading `/`) matching any of these `fnmatch`
+  /// patterns (no `FNM_PATHNAME`: `*` also matches `/`) are stored direct and uncompressed, page aligned and
+  /// contiguous, with the rest of the last page zeroed, so the kernel maps each whole (format doc §7).
+  public var xipPatterns: [String] = []
+  /// Execute in place for ELF files (cramfs-tools `-X`): the blocks that overlap a readable, non-writable
+  /// `PT_LOAD` segment are stored direct and uncompressed with this alignment; nil turns it off.
+  public var xipELF: XIPAlignment?
+  /// Store a file's last page non-direct when the file's size is a multiple of the page and that page would
+  /// be direct + uncompressed: the kernel's `read()` returns zeros for such a page (mmap is right).
+  /// Turn off only for kernels with the defect fixed.
+  public var readBugGuard = true
   /// Turn warnings (truncated owners, device numbers) into errors.
   public var warningsAreErrors = false
   /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.
@@ -83,6 +94,9 @@ public struct BuildOptions: Sendable {
     guard (1...Self.maxJobs).contains(jobs) else {
       throw CramfsError(.invalidArgument, "jobs must be between 1 and \(Self.maxJobs), not \(jobs)")
     }
+    if xipPatterns.contains(where: \.isEmpty) {
+      throw CramfsError(.invalidArgument, "an XIP pattern is empty")
+    }
     let range = deflate == .libdeflate ? 1...12 : 1...9
     guard range.contains(effectiveLevel) else {
       throw CramfsError(
@@ -91,6 +105,17 @@ public struct BuildOptions: Sendable {
       )
     }
   }
+}
+
+/// How XIP blocks of ELF files are aligned in the image.
+public enum XIPAlignment: String, Sendable, Hashable, CaseIterable {
+  /// 8 bytes: enough for no-MMU targets, which map without alignment (cramfs-tools `-X`).
+  case eightBytes = "8"
+  /// The page (the block size): what MMU targets need (cramfs-tools `-X -X`).
+  case page
+
+  /// The alignment in bytes for `blockSize`-byte pages.
+  public func bytes(blockSize: Int) -> Int { self == .page ? blockSize : 8 }
 }
 
 /// Something the builder changed to make the image, which may not be what the caller wanted.
@@ -102,6 +127,10 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     case gidTruncated
     /// A device number that does not fit 8-bit major, 8-bit minor.
     case deviceTruncated
+    /// An XIP file's last page stored non-direct to dodge the kernel's `read()` defect (see
+    /// ``BuildOptions/readBugGuard``); that page is not mapped directly. Not an error under
+    /// ``BuildOptions/warningsAreErrors``.
+    case readBugGuard
   }
 
   public var kind: Kind
@@ -133,7 +162,19 @@ public struct BuildReport: Sendable {
   /// Files and symlinks that share an earlier entry's data.
   public var deduplicatedFiles = 0
   public var holeBlocks = 0
+  /// Blocks stored verbatim (`-x`, XIP blocks and read-bug guard pages).
   public var uncompressedBlocks = 0
+  /// Files with at least one block stored direct + uncompressed (XIP).
+  public var xipFiles = 0
+  /// Blocks stored direct + uncompressed.
+  public var directBlocks = 0
+  /// Blocks stored direct + compressed (in `-X` files, the first compressed block after an XIP block).
+  public var directCompressedBlocks = 0
+  /// Zero bytes the XIP layout spent on alignment: every gap in the data area right before a direct
+  /// block (the XIP area's start, zeroed page tails between XIP files, 8-byte and 4-byte alignment).
+  public var xipPaddingBytes = 0
+  /// Image paths of the files whose last page the read-bug guard keeps non-direct.
+  public var readBugGuardFiles: [String] = []
   /// Bytes of the image, pad included.
   public var imageSize = 0
   public var flags = SuperblockFlags()

@@ -7,7 +7,7 @@
 /// Builds cramfs images from host directory trees.
 ///
 /// The pipeline: scan (``SourceTree``, `lstat`) → deduplicate (same type, mode and owner only) →
-/// plan (``ImageLayout``, pure) → compress blocks on all cores → write in order to a temporary file →
+/// choose XIP blocks (``XIPSelector``) → plan (``ImageLayout``, pure) → compress blocks on all cores → write in order to a temporary file →
 /// rename into place.
 ///
 ///     let report = try ImageBuilder.build(from: "rootfs", to: "rootfs.cramfs", options: BuildOptions())
@@ -47,8 +47,11 @@ public enum ImageBuilder {
       insertedFileSize = Int(info.st_size)
     }
     let duplicates = try Deduplicator.findDuplicates(in: tree)
+    let xipRequests = try XIPSelector.select(
+      tree: tree, duplicateOf: duplicates, options: options)
     let layout = try ImageLayout.plan(
-      tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: insertedFileSize)
+      tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: insertedFileSize,
+      xipRequests: xipRequests)
 
     for (index, entry) in tree.entries.enumerated() where index > 0 {
       report.entries += 1

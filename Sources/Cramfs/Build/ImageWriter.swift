@@ -20,53 +20,19 @@ struct ImageWriter {
     var committed = false
     defer { if !committed { output.discard() } }
 
-    // Data area.
-    var buffer = OutputBuffer(fd: output.descriptor, path: output.path, start: layout.dataStart)
-    var dataOffsets = [Int](repeating: 0, count: tree.entries.count)
-    var tableOffset = 0
-    var pointers: [BlockPointer] = []
-    try BlockPipeline.run(items: layout.dataItems, tree: tree, options: options) {
-      (itemIndex, blockIndex, block) throws(CramfsError) in
-      let item = layout.dataItems[itemIndex]
-      let entry = tree.entries[item.entry]
-      if blockIndex == 0 {
-        tableOffset = buffer.position
-        guard tableOffset < Inode.offsetLimit else {
-          throw CramfsError(
-            .limitExceeded,
-            "data would start at 0x\(String(tableOffset, radix: 16)), past the 256 MiB limit",
-            path: entry.path)
-        }
-        dataOffsets[item.entry] = tableOffset
-        pointers.removeAll(keepingCapacity: true)
-        try buffer.appendZeros(item.blockCount * 4)
-      }
-      try buffer.append(block.bytes)
-      let end = buffer.position
-      guard end < 1 << 30 else {
-        throw CramfsError(.limitExceeded, "image grows past 1 GiB", path: entry.path)
-      }
-      switch block.kind {
-      case .compressed: pointers.append(.end(end))
-      case .uncompressed:
-        pointers.append(.end(end, uncompressed: true))
-        report.uncompressedBlocks += 1
-      case .hole:
-        pointers.append(.end(end))
-        report.holeBlocks += 1
-      }
-      if blockIndex == item.blockCount - 1 {
-        var table = ByteWriter(byteOrder: options.byteOrder, capacity: pointers.count * 4)
-        for pointer in pointers { table.append(pointer.rawValue) }
-        try buffer.patch(table.bytes, at: tableOffset)
-        let storedBytes = buffer.position - tableOffset
-        try buffer.appendZeros((4 - buffer.position % 4) % 4)
-        options.log?(
-          Self.sizeChangeLine(stored: storedBytes, original: item.size, path: entry.path))
-      }
+    // Data area: the packed area (each item's pointer table and packed blocks), then the XIP area.
+    var data = DataAreaWriter(
+      layout: layout, tree: tree, options: options,
+      buffer: OutputBuffer(fd: output.descriptor, path: output.path, start: layout.dataStart))
+    try BlockPipeline.run(
+      runs: layout.runs, items: layout.dataItems, tree: tree, options: options
+    ) { (job, blocks) throws(CramfsError) in
+      try data.consume(job, blocks, report: &report)
     }
-    let dataEnd = buffer.position
-    try buffer.flush()
+    try data.finish(report: &report)
+    let dataOffsets = data.dataOffsets
+    let dataEnd = data.buffer.position
+    try data.buffer.flush()
     let imageLength = (dataEnd + options.blockSize - 1) / options.blockSize * options.blockSize
 
     // Directory area.
@@ -84,7 +50,7 @@ struct ImageWriter {
     var flags: SuperblockFlags = [.fsidVersion2, .sortedDirectories]
     if options.holes { flags.insert(.holes) }
     if insertedFileSize > 0 { flags.insert(.shiftedRootOffset) }
-    if report.uncompressedBlocks > 0 { flags.insert(.extendedBlockPointers) }
+    if data.usesPointerFlags { flags.insert(.extendedBlockPointers) }
     let superblock = Superblock(
       size: UInt32(imageLength), flags: flags,
       fsid: FilesystemID(
@@ -103,6 +69,11 @@ struct ImageWriter {
     report.imageSize = imageLength
     report.flags = flags
     report.crc = crc
+    if !layout.xipArea.isEmpty || report.directCompressedBlocks > 0 {
+      options.log?(
+        "XIP: \(report.xipFiles) files, \(report.directBlocks) direct blocks, "
+          + "\(report.xipPaddingBytes) bytes of alignment padding")
+    }
     options.log?("Directory data: \(layout.dataStart) bytes")
     options.log?("Everything: \(imageLength >> 10) kilobytes")
     options.log?("CRC: \(String(crc, radix: 16))")
@@ -136,6 +107,182 @@ struct ImageWriter {
       try output.write(Array(part)[...], at: offset + done)
       done += count
     }
+  }
+}
+
+/// Places every block of the data area, in the order the pipeline delivers them, and fills in the
+/// pointer tables. Tables of items with XIP blocks are patched once the XIP area (after the packed area,
+/// where it starts depends on compressed sizes) has been placed.
+private struct DataAreaWriter {
+  let layout: ImageLayout
+  let tree: SourceTree
+  let options: BuildOptions
+  var buffer: OutputBuffer
+  /// For each entry: its pointer table's offset (0 without data).
+  var dataOffsets: [Int]
+  /// Some pointer carries a flag (the superblock then needs `EXT_BLOCK_POINTERS`).
+  var usesPointerFlags = false
+  /// The item whose table and packed blocks are being written.
+  private var current: (item: Int, table: Int)?
+  private var pointers: [BlockPointer] = []
+  /// Items with XIP blocks: table offset and pointers, patched by ``finish(report:)``.
+  private var pending: [Int: (table: Int, pointers: [BlockPointer])] = [:]
+  /// End of the last block or table written in the packed area.
+  private var packedEnd = 0
+  private var areaStart: Int?
+
+  init(layout: ImageLayout, tree: SourceTree, options: BuildOptions, buffer: OutputBuffer) {
+    self.layout = layout
+    self.tree = tree
+    self.options = options
+    self.buffer = buffer
+    dataOffsets = [Int](repeating: 0, count: tree.entries.count)
+  }
+
+  mutating func consume(_ job: BlockJob, _ blocks: [EncodedBlock], report: inout BuildReport)
+    throws(CramfsError)
+  {
+    let run = layout.runs[job.run]
+    if run.inArea {
+      if areaStart == nil { try startArea(report: &report) }
+    } else if current?.item != run.item {
+      try finishItem(report: &report)
+      try openItem(run.item)
+    }
+    let item = layout.dataItems[run.item]
+    for (index, block) in blocks.enumerated() {
+      let blockIndex = job.firstBlock + index
+      let slot = item.xip?.slots[blockIndex] ?? .packed
+      let pointer = try place(block, slot: slot, report: &report)
+      if pointer.hasFlags { usesPointerFlags = true }
+      if run.inArea {
+        pending[run.item]?.pointers[blockIndex] = pointer
+      } else {
+        pointers[blockIndex] = pointer
+      }
+      guard buffer.position < 1 << 30 else {
+        throw CramfsError(
+          .limitExceeded, "image grows past 1 GiB", path: tree.entries[item.entry].path)
+      }
+    }
+  }
+
+  /// Finishes the packed area if no XIP area followed, then patches the tables of XIP items.
+  mutating func finish(report: inout BuildReport) throws(CramfsError) {
+    try finishItem(report: &report)
+    for item in pending.keys.sorted() {
+      guard let (table, pointers) = pending[item] else { continue }
+      try buffer.patch(encode(pointers), at: table)
+    }
+  }
+
+  private mutating func openItem(_ itemIndex: Int) throws(CramfsError) {
+    let item = layout.dataItems[itemIndex]
+    let table = buffer.position
+    guard table < Inode.offsetLimit else {
+      throw CramfsError(
+        .limitExceeded,
+        "data would start at 0x\(String(table, radix: 16)), past the 256 MiB limit",
+        path: tree.entries[item.entry].path)
+    }
+    dataOffsets[item.entry] = table
+    current = (itemIndex, table)
+    pointers = [BlockPointer](repeating: BlockPointer(rawValue: 0), count: item.blockCount)
+    try buffer.appendZeros(item.blockCount * 4)
+    packedEnd = buffer.position
+  }
+
+  private mutating func finishItem(report: inout BuildReport) throws(CramfsError) {
+    guard let (itemIndex, table) = current else { return }
+    current = nil
+    let item = layout.dataItems[itemIndex]
+    let path = tree.entries[item.entry].path
+    var storedBytes = buffer.position - table
+    if let plan = item.xip {
+      pending[itemIndex] = (table, pointers)
+      storedBytes += plan.areaBytes
+      if plan.slots.contains(where: \.isDirectInArea) { report.xipFiles += 1 }
+      if plan.guardsLastPage {
+        report.readBugGuardFiles.append(plan.path)
+        report.warnings.append(
+          BuildWarning(
+            kind: .readBugGuard, path: path,
+            message:
+              "last page stored non-direct (not mapped directly) because the kernel's read() returns zeros "
+              + "for a full-size direct last page; --no-read-bug-guard maps it on fixed kernels"))
+      }
+    } else {
+      try buffer.patch(encode(pointers), at: table)
+    }
+    packedEnd = buffer.position
+    try buffer.appendZeros((4 - buffer.position % 4) % 4)
+    options.log?(ImageWriter.sizeChangeLine(stored: storedBytes, original: item.size, path: path))
+  }
+
+  private mutating func startArea(report: inout BuildReport) throws(CramfsError) {
+    try finishItem(report: &report)
+    let alignment = layout.xipArea.alignment
+    let start = (buffer.position + alignment - 1) / alignment * alignment
+    try buffer.appendZeros(start - buffer.position)
+    report.xipPaddingBytes += start - packedEnd
+    areaStart = start
+  }
+
+  /// Writes one block where its slot says and returns its pointer.
+  private mutating func place(_ block: EncodedBlock, slot: BlockSlot, report: inout BuildReport)
+    throws(CramfsError) -> BlockPointer
+  {
+    switch slot {
+    case .packed, .packedStored:
+      try buffer.append(block.bytes)
+      packedEnd = buffer.position
+      switch block.kind {
+      case .compressed:
+        return .end(buffer.position)
+      case .uncompressed:
+        report.uncompressedBlocks += 1
+        return .end(buffer.position, uncompressed: true)
+      case .hole:
+        report.holeBlocks += 1
+        return .end(buffer.position)
+      }
+    case .packedDirect:
+      let padding = (4 - buffer.position % 4) % 4
+      try buffer.appendZeros(padding)
+      report.xipPaddingBytes += padding
+      let start = buffer.position
+      if block.kind == .compressed {
+        var prefix = ByteWriter(byteOrder: options.byteOrder, capacity: 2)
+        prefix.append(UInt16(block.bytes.count))
+        try buffer.append(prefix.bytes)
+        try buffer.append(block.bytes)
+        report.directCompressedBlocks += 1
+      } else {
+        try buffer.append(block.bytes)
+        report.uncompressedBlocks += 1
+        report.directBlocks += 1
+      }
+      packedEnd = buffer.position
+      return .direct(start: start, uncompressed: block.kind != .compressed)
+    case .area(let offset, let direct):
+      let target = (areaStart ?? 0) + offset
+      precondition(target >= buffer.position, "XIP area out of order")
+      if direct { report.xipPaddingBytes += target - buffer.position }
+      try buffer.appendZeros(target - buffer.position)
+      try buffer.append(block.bytes)
+      report.uncompressedBlocks += 1
+      if direct {
+        report.directBlocks += 1
+        return .direct(start: target, uncompressed: true)
+      }
+      return .end(buffer.position, uncompressed: true)
+    }
+  }
+
+  private func encode(_ pointers: [BlockPointer]) -> [UInt8] {
+    var table = ByteWriter(byteOrder: options.byteOrder, capacity: pointers.count * 4)
+    for pointer in pointers { table.append(pointer.rawValue) }
+    return table.bytes
   }
 }
 

@@ -1,13 +1,19 @@
-/// How the blocks of one data item are stored.
+/// How the blocks of one run are encoded before ``ImageWriter`` places them.
 ///
-/// Today every item is packed: its blocks follow its pointer table back to back with classic (end)
-/// pointers. XIP layouts will add a case for page-aligned, contiguous direct + uncompressed blocks
-/// (`BlockPointer.direct(start:uncompressed:)`); ``ImageWriter`` is the only place that places blocks.
+/// Items without XIP blocks are one `packed` run: their blocks follow their pointer table back to back
+/// with classic (end) pointers. Items with XIP blocks (see ``BlockSlot``) add `stored` runs (verbatim:
+/// the page-aligned, contiguous direct + uncompressed blocks of the XIP area, and read-bug guard pages)
+/// and `directCompressed` blocks (the first compressed block after an XIP block).
 public enum BlockEncoding: Hashable, Sendable {
   /// Deflate each block. With `holes`, an all-zero block becomes a zero-length block; with
   /// `storeIncompressible`, a block whose stream is not shorter than the block is stored verbatim
   /// (classic pointer with the `UNCOMPRESSED` flag).
   case packed(holes: Bool, storeIncompressible: Bool)
+  /// Verbatim.
+  case stored
+  /// Deflate, for a direct compressed block (a u16 length, then the stream); verbatim when the stream
+  /// would not fit the u16 (64 KiB blocks only).
+  case directCompressed
 }
 
 /// One file or symlink whose data is stored in the image, in data-area order.
@@ -18,6 +24,8 @@ public struct DataItem: Hashable, Sendable {
   public var size: Int
   public var blockCount: Int
   public var encoding: BlockEncoding
+  /// Where each block goes, for items with XIP blocks; nil for items packed whole.
+  var xip: XIPItemPlan?
 }
 
 /// Where everything goes, decided before any data is compressed.
@@ -48,13 +56,20 @@ public struct ImageLayout: Sendable {
   public var fileCount: Int
   /// `fsid.blocks`: blocks of all stored (non-duplicate) items.
   public var blockCount: Int
+  /// Every block of every item in the order it is encoded and written: the packed area (item by item,
+  /// each starting with its pointer table), then the XIP area.
+  var runs: [BlockRun] = []
+  /// The XIP area that follows the packed area (empty without XIP).
+  var xipArea = XIPAreaPlan()
 
   /// Places the directory area and orders the data.
   ///
   /// - Throws: ``CramfsError/Code/limitExceeded`` naming the directory when its entries exceed
   ///   2^24 − 1 bytes or would start at or past 256 MiB.
+  /// - Parameter xipRequests: for each entry whose data has XIP blocks, which (see ``XIPSelector``).
   public static func plan(
-    tree: SourceTree, duplicateOf: [Int?], options: BuildOptions, insertedFileSize: Int
+    tree: SourceTree, duplicateOf: [Int?], options: BuildOptions, insertedFileSize: Int,
+    xipRequests: [Int: XIPRequest] = [:]
   ) throws(CramfsError) -> ImageLayout {
     let entries = tree.entries
     let insertedLength = (insertedFileSize + 3) & ~3
@@ -110,12 +125,14 @@ public struct ImageLayout: Sendable {
       blockCount += blocks
     }
 
-    return ImageLayout(
+    var layout = ImageLayout(
       blockSize: options.blockSize, superblockOffset: superblockOffset,
       insertedLength: insertedLength,
       rootEntriesOffset: rootEntriesOffset, dataStart: cursor, entryOffsets: entryOffsets,
       childrenOffsets: childrenOffsets, directorySizes: directorySizes, dataItems: dataItems,
       duplicateOf: duplicateOf, fileCount: entries.count, blockCount: blockCount)
+    layout.planRuns(xipRequests: xipRequests, options: options)
+    return layout
   }
 
   /// The directory area's bytes, given where each stored item's pointer table ended up.
