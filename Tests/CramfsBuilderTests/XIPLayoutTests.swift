@@ -370,4 +370,37 @@ struct XIPLayoutTests {
     let image = try CramfsImage(path: scratch.image, blockSize: 4096)
     #expect(try XIPAnalysis.analyze(image).files.allSatisfy { $0.mappingClass == .whole })
   }
+
+  /// The command line: `-X -X` and `--xip-elf page` are the same, `-X` with `--xip-elf` is a usage error,
+  /// `-v` reports the padding, guard pages are warnings, and `cramfs check` passes the image.
+  @Test("mkcramfs -X -X, --xip-elf, --xip and cramfs check")
+  func commandLine() throws {
+    let scratch = try XIPScratch("xip-cli")
+    defer { scratch.remove() }
+    let b = 4096
+    let (length, segments) = Self.segments(blockSize: b, firstIsText: true)
+    let writer = ELFWriter(is64Bit: false, byteOrder: .little)
+    try scratch.write("bin/prog", writer.file(length: length, segments: segments, seed: 11))
+    try scratch.write("lib/exact.so.1", [UInt8](repeating: 0x5A, count: 2 * b))
+    let bin = builtProductsDirectory()
+    let first = try runProcess(
+      bin + "/mkcramfs",
+      ["-X", "-X", "--xip", "*.so*", "-v", scratch.source, scratch.path + "/a.img"])
+    #expect(first.status == 0, "\(first.standardError)")
+    #expect(first.standardOutput.contains("XIP: 2 files, 7 direct blocks, "), "\(first.standardOutput)")
+    #expect(first.standardError.contains("warning:") && first.standardError.contains("exact.so.1"))
+    let second = try runProcess(
+      bin + "/cramfs",
+      ["make", "--xip-elf", "page", "--xip", "*.so*", scratch.source, scratch.path + "/b.img"])
+    #expect(second.status == 0, "\(second.standardError)")
+    #expect(try readBytes(scratch.path + "/a.img") == readBytes(scratch.path + "/b.img"))
+    let conflict = try runProcess(
+      bin + "/mkcramfs", ["-X", "--xip-elf", "8", scratch.source, scratch.path + "/c.img"])
+    #expect(conflict.status == 16)
+    let bad = try runProcess(
+      bin + "/cramfs", ["make", "--xip-elf", "4", scratch.source, scratch.path + "/c.img"])
+    #expect(bad.status == 16)
+    let check = try runProcess(bin + "/cramfs", ["check", scratch.path + "/a.img"])
+    #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
+  }
 }
