@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A range of the image that one structure owns; no two may overlap.
 struct Region {
   enum Kind { case superblock, directory, data }
@@ -31,6 +35,8 @@ struct DataChecker {
   private var inflatedInput = 0
   private let inflateBudget: Int
   private let decompressor = BlockDecompressor()
+  /// Compressed blocks of regular files, inflated in parallel by `finish`.
+  private var pending: [InflateJob] = []
 
   init(context: CheckContext, verifyBlocks: Bool) {
     self.context = context
@@ -195,6 +201,11 @@ struct DataChecker {
         offset: location.start, path: path)
       return false
     }
+    guard inode.fileType == .symlink else {
+      // Decompressed later, on every core (see `verifyPendingBlocks`): the walk only records the block.
+      pending.append(InflateJob(index: index, start: location.start, length: location.length, expected: expected, path: path))
+      return false
+    }
     guard let source = try? view.slice(location.start, location.length) else { return false }
     let produced: Int
     do {
@@ -209,6 +220,41 @@ struct DataChecker {
       return false
     }
     return true
+  }
+
+  /// A compressed block found by the walk, to be inflated and measured.
+  struct InflateJob {
+    var index: Int
+    var start: Int
+    var length: Int
+    var expected: Int
+    var path: String
+  }
+
+  /// Inflates every recorded block on all cores and reports, in walk order, those that fail or inflate
+  /// to the wrong length.
+  private mutating func verifyPendingBlocks(sink: inout DiagnosticSink, report: inout CheckReport) {
+    guard !pending.isEmpty else { return }
+    let jobs = pending
+    pending = []
+    let outcomes = UnsafeMutableBufferPointer<BlockDecompressor.Outcome>.allocate(capacity: jobs.count)
+    outcomes.initialize(repeating: .invalid)
+    defer { outcomes.deallocate() }
+    let threads = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    let shared = InflateWork(view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads)
+    ParallelRunner.run(count: jobs.count, threads: threads) { worker, index in shared.run(worker: worker, job: index) }
+    for (job, outcome) in zip(jobs, outcomes) {
+      switch outcome {
+      case .produced(job.expected):
+        report.blocksVerified += 1
+      case .produced(let produced):
+        sink.error(
+          "bad-block-length", "block \(job.index) inflates to \(produced) bytes, expected \(job.expected)", offset: job.start, path: job.path)
+      case .invalid, .tooLarge:
+        let message = BlockDecompressor.describe(outcome, capacity: blockSize)
+        sink.error("decompression-failed", "decompression error in block \(job.index): \(message)", offset: job.start, path: job.path)
+      }
+    }
   }
 
   /// Records `[start, end)` as data of `path`, merged with the previous region when contiguous.
@@ -232,6 +278,7 @@ struct DataChecker {
 
   /// Reports overlaps between structures, and data past the image's end.
   mutating func finish(sink: inout DiagnosticSink, report: inout CheckReport) {
+    verifyPendingBlocks(sink: &sink, report: &report)
     regions.sort { ($0.start, $0.end) < ($1.start, $1.end) }
     var widest: Region?
     for region in regions {
@@ -250,3 +297,32 @@ struct DataChecker {
   }
 }
 
+
+/// Inflates recorded blocks from worker threads: each worker owns a decompressor and a scratch block,
+/// and writes only its jobs' outcome slots.
+private final class InflateWork: @unchecked Sendable {
+  let view: ByteView
+  let jobs: [DataChecker.InflateJob]
+  let outcomes: UnsafeMutableBufferPointer<BlockDecompressor.Outcome>
+  let decompressors: [BlockDecompressor]
+  let scratch: [UnsafeMutableRawBufferPointer]
+
+  init(
+    view: ByteView, jobs: [DataChecker.InflateJob], outcomes: UnsafeMutableBufferPointer<BlockDecompressor.Outcome>,
+    blockSize: Int, threads: Int
+  ) {
+    self.view = view
+    self.jobs = jobs
+    self.outcomes = outcomes
+    decompressors = (0..<threads).map { _ in BlockDecompressor() }
+    scratch = (0..<threads).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16) }
+  }
+
+  deinit { for buffer in scratch { buffer.deallocate() } }
+
+  func run(worker: Int, job index: Int) {
+    let job = jobs[index]
+    guard let source = try? view.slice(job.start, job.length) else { return }  // stays .invalid; checked when recorded
+    outcomes[index] = decompressors[worker].inflate(source, into: scratch[worker])
+  }
+}

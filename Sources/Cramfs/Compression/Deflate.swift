@@ -82,22 +82,46 @@ public final class BlockDecompressor {
 
   deinit { libdeflate_free_decompressor(decompressor) }
 
-  /// Inflates the zlib stream in `input` into `output`; returns the number of bytes produced.
-  ///
-  /// - Throws: ``CramfsError/Code/compression`` when the stream is invalid or inflates to more than
-  ///   `output.count` bytes.
-  public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
+  /// What inflating one stream gave.
+  public enum Outcome: Equatable, Sendable {
+    case produced(Int)
+    /// The stream is not valid zlib.
+    case invalid
+    /// The stream inflates to more bytes than the output holds.
+    case tooLarge
+  }
+
+  /// Inflates the zlib stream in `input` into `output`, without throwing.
+  public func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Outcome {
     var produced = 0
     var consumed = 0
     let result = libdeflate_zlib_decompress_ex(
       decompressor, input.baseAddress, input.count, output.baseAddress, output.count, &consumed, &produced)
     switch result {
-    case LIBDEFLATE_SUCCESS:
-      return produced
-    case LIBDEFLATE_INSUFFICIENT_SPACE:
-      throw CramfsError(.compression, "block inflates to more than \(output.count) bytes")
-    default:
-      throw CramfsError(.compression, "block is not a valid zlib stream")
+    case LIBDEFLATE_SUCCESS: return .produced(produced)
+    case LIBDEFLATE_INSUFFICIENT_SPACE: return .tooLarge
+    default: return .invalid
+    }
+  }
+
+  /// Inflates the zlib stream in `input` into `output`; returns the number of bytes produced.
+  ///
+  /// - Throws: ``CramfsError/Code/compression`` when the stream is invalid or inflates to more than
+  ///   `output.count` bytes.
+  public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
+    switch inflate(input, into: output) {
+    case .produced(let count): return count
+    case .tooLarge: throw CramfsError(.compression, Self.describe(.tooLarge, capacity: output.count))
+    case .invalid: throw CramfsError(.compression, Self.describe(.invalid, capacity: output.count))
+    }
+  }
+
+  /// The message for a failed outcome.
+  public static func describe(_ outcome: Outcome, capacity: Int) -> String {
+    switch outcome {
+    case .tooLarge: "block inflates to more than \(capacity) bytes"
+    case .invalid: "block is not a valid zlib stream"
+    case .produced(let count): "block inflates to \(count) bytes"
     }
   }
 }
