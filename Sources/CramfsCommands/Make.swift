@@ -11,6 +11,9 @@ extension CramfsCommand {
         Walks DIR with lstat, deduplicates identical files of the same type, mode and owner, compresses \
         blocks on all cores and writes IMAGE through a temporary file renamed into place when complete. \
         With --deflate zlib --level 6 the image is byte for byte what util-linux mkfs.cramfs writes. \
+        Execute in place: --xip PATTERN stores matching files whole, page aligned and uncompressed; -X (8-byte \
+        aligned) or -X -X (page aligned) does so for the read-only PT_LOAD segments of ELF files. XIP blocks \
+        go in one area after the compressed data, so alignment padding is paid rarely (-v reports it). \
         Exit status: 0 success, 8 error, 16 usage.
         """)
 

@@ -42,7 +42,8 @@ private func measuredXIPPadding(_ image: CramfsImage) throws -> Int {
   var seen = Set<Int>()
   try image.walk { _, node in
     guard node.type == .regular || node.type == .symlink, node.hasData,
-      seen.insert(node.inode.byteOffset).inserted else { return }
+      seen.insert(node.inode.byteOffset).inserted
+    else { return }
     let table = node.inode.byteOffset
     let count = node.blockCount(blockSize: image.blockSize)
     regions.append(Region(start: table, end: table + 4 * count, isDirect: false, isTable: true))
@@ -54,7 +55,8 @@ private func measuredXIPPadding(_ image: CramfsImage) throws -> Int {
       let end = fullDirectPage ? location.start + image.blockSize : location.end
       guard end > location.start else { continue }
       regions.append(
-        Region(start: location.start - prefix, end: end, isDirect: pointer.isDirect, isTable: false))
+        Region(start: location.start - prefix, end: end, isDirect: pointer.isDirect, isTable: false)
+      )
     }
   }
   regions.sort { ($0.start, $0.end) < ($1.start, $1.end) }
@@ -123,7 +125,8 @@ struct XIPLayoutTests {
           expectedGuarded.append(file.path)
           #expect(file.reason == .readBugGuard, "\(file.path)")
           #expect(file.directPages == file.pages - 1, "\(file.path)")
-          #expect(file.mappingClass == (file.pages > 1 ? .partial : MappingClass.none), "\(file.path)")
+          #expect(
+            file.mappingClass == (file.pages > 1 ? .partial : MappingClass.none), "\(file.path)")
         } else {
           #expect(file.mappingClass == .whole, "\(file.path): \(file)")
           #expect(file.directOffset.map { $0 % blockSize } == 0)
@@ -182,7 +185,8 @@ struct XIPLayoutTests {
     segments.append(.init(flags: ELFWriter.Segment.readOnly, offset: 5 * b + 300, fileSize: b + 50))
     segments.append(.init(flags: ELFWriter.Segment.readWrite, offset: 7 * b + 10, fileSize: 2 * b))
     // A non-loadable read-only segment (PT_NOTE) must not count.
-    segments.append(.init(flags: ELFWriter.Segment.readOnly, offset: 4 * b + 8, fileSize: 64, type: 4))
+    segments.append(
+      .init(flags: ELFWriter.Segment.readOnly, offset: 4 * b + 8, fileSize: 64, type: 4))
     return (9 * b + 123, segments)
   }
 
@@ -214,13 +218,17 @@ struct XIPLayoutTests {
     let exactSegments = [
       ELFWriter.Segment(flags: ELFWriter.Segment.readExecute, offset: 0, fileSize: 2 * blockSize)
     ]
-    files["/bin/exact"] = (exact.file(length: 2 * blockSize, segments: exactSegments, seed: 7), exactSegments)
+    files["/bin/exact"] = (
+      exact.file(length: 2 * blockSize, segments: exactSegments, seed: 7), exactSegments
+    )
     try scratch.write("bin/exact", files["/bin/exact"]!.bytes)
     // Not ELF, and ELF with only a writable segment: both stay compressed.
     let text = [UInt8](String(repeating: "not an elf file ", count: 900).utf8)
     files["/etc/text"] = (text, [])
     try scratch.write("etc/text", text)
-    let writableOnly = [ELFWriter.Segment(flags: ELFWriter.Segment.readWrite, offset: 0, fileSize: 5000)]
+    let writableOnly = [
+      ELFWriter.Segment(flags: ELFWriter.Segment.readWrite, offset: 0, fileSize: 5000)
+    ]
     files["/lib/rw"] = (exact.file(length: 6000, segments: writableOnly, seed: 9), writableOnly)
     try scratch.write("lib/rw", files["/lib/rw"]!.bytes)
 
@@ -257,7 +265,8 @@ struct XIPLayoutTests {
     }
     #expect(directStarts.count == report.directBlocks)
     if alignment == .eightBytes {
-      #expect(directStarts.contains { $0 % blockSize != 0 }, "every 8-aligned block is page aligned")
+      #expect(
+        directStarts.contains { $0 % blockSize != 0 }, "every 8-aligned block is page aligned")
     }
     #expect(report.readBugGuardFiles == ["/bin/exact"])
     #expect(report.directCompressedBlocks > 0)
@@ -299,7 +308,9 @@ struct XIPLayoutTests {
 
   @Test("ELF headers: both classes and byte orders; garbage is not ELF")
   func elfParsing() throws {
-    for (is64Bit, order) in [(true, ByteOrder.little), (false, .big), (true, .big), (false, .little)] {
+    for (is64Bit, order) in [
+      (true, ByteOrder.little), (false, .big), (true, .big), (false, .little),
+    ] {
       let segments = [
         ELFWriter.Segment(flags: 5, offset: 0, fileSize: 5000),
         ELFWriter.Segment(flags: 6, offset: 9000, fileSize: 100),
@@ -387,7 +398,8 @@ struct XIPLayoutTests {
       bin + "/mkcramfs",
       ["-X", "-X", "--xip", "*.so*", "-v", scratch.source, scratch.path + "/a.img"])
     #expect(first.status == 0, "\(first.standardError)")
-    #expect(first.standardOutput.contains("XIP: 2 files, 7 direct blocks, "), "\(first.standardOutput)")
+    #expect(
+      first.standardOutput.contains("XIP: 2 files, 7 direct blocks, "), "\(first.standardOutput)")
     #expect(first.standardError.contains("warning:") && first.standardError.contains("exact.so.1"))
     let second = try runProcess(
       bin + "/cramfs",

@@ -22,7 +22,9 @@ public struct ELFWriter: Sendable {
     public static let readWrite: UInt32 = 6
 
     /// Readable, not writable, loadable: what `-X` stores direct.
-    public var isReadOnlyLoad: Bool { type == 1 && flags & 4 != 0 && flags & 2 == 0 && fileSize > 0 }
+    public var isReadOnlyLoad: Bool {
+      type == 1 && flags & 4 != 0 && flags & 2 == 0 && fileSize > 0
+    }
   }
 
   public var is64Bit: Bool
@@ -52,7 +54,9 @@ public struct ELFWriter: Sendable {
 
   /// The ELF header followed by the program header table.
   public func header(segments: [Segment]) -> [UInt8] {
-    var out: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, is64Bit ? 2 : 1, byteOrder == .little ? 1 : 2, 1, 0]
+    var out: [UInt8] = [
+      0x7F, 0x45, 0x4C, 0x46, is64Bit ? 2 : 1, byteOrder == .little ? 1 : 2, 1, 0,
+    ]
     out += [UInt8](repeating: 0, count: 8)
     let headerSize = is64Bit ? 64 : 52
     let entrySize = is64Bit ? 56 : 32

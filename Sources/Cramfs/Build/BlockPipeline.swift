@@ -72,7 +72,9 @@ final class BlockEncoder: @unchecked Sendable {
     case .directCompressed:
       var stream: [UInt8] = []
       compressor.compress(raw, appendingTo: &stream)
-      if stream.count > Int(UInt16.max) { return EncodedBlock(kind: .uncompressed, bytes: Array(raw)) }
+      if stream.count > Int(UInt16.max) {
+        return EncodedBlock(kind: .uncompressed, bytes: Array(raw))
+      }
       return EncodedBlock(kind: .compressed, bytes: stream)
     }
   }

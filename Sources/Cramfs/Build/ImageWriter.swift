@@ -153,16 +153,19 @@ private struct DataAreaWriter {
     for (index, block) in blocks.enumerated() {
       let blockIndex = job.firstBlock + index
       let slot = item.xip?.slots[blockIndex] ?? .packed
+      // Checked before placing: pointers hold offsets below 1 GiB (an end pointer has 30 bits).
+      var end = buffer.position + 8 + block.bytes.count
+      if case .area(let offset, _) = slot { end = (areaStart ?? 0) + offset + block.bytes.count }
+      guard end < 1 << 30 else {
+        throw CramfsError(
+          .limitExceeded, "image grows past 1 GiB", path: tree.entries[item.entry].path)
+      }
       let pointer = try place(block, slot: slot, report: &report)
       if pointer.hasFlags { usesPointerFlags = true }
       if run.inArea {
         pending[run.item]?.pointers[blockIndex] = pointer
       } else {
         pointers[blockIndex] = pointer
-      }
-      guard buffer.position < 1 << 30 else {
-        throw CramfsError(
-          .limitExceeded, "image grows past 1 GiB", path: tree.entries[item.entry].path)
       }
     }
   }
