@@ -16,7 +16,7 @@ extension CramfsCommand {
         Pages the kernel would map straight from flash are mapped straight from the image file; the rest \
         is filled on first touch (userfaultfd) by decompressing, or eagerly with --eager or where \
         userfaultfd is refused. Reports pages mapped directly, pages filled, the anonymous memory the \
-        mapping cost (RssAnon of /proc/self/status) and the SHA-256 of the content.
+        mapping holds after the touch (Anonymous: of its areas in /proc/self/smaps) and the SHA-256 of the content.
         """)
 
     @Argument(help: "The cramfs image.")
@@ -41,7 +41,6 @@ extension CramfsCommand {
     public func run() throws {
       let image = try imageOptions.open(self.image)
       let node = try image.lookup(path)
-      let anonymousBefore = try residentAnonymousBytes()
       let mapping = try FileMapping(image: image, node: node, writable: writable, lazy: !eager)
       let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
       var clock = timespec()
@@ -51,7 +50,9 @@ extension CramfsCommand {
       for offset in stride(from: 0, to: mapping.length, by: pageSize) { sum &+= mapping.bytes[offset] }
       clock_gettime(CLOCK_MONOTONIC, &clock)
       let touchSeconds = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9 - started
-      let anonymousAfter = try residentAnonymousBytes()
+      guard let anonymousBytes = mapping.anonymousBytes() else {
+        throw CramfsError(.io, "cannot read /proc/self/smaps to measure the mapping's memory")
+      }
       var digest = [UInt8](repeating: 0, count: 32)
       _ = SHA256(mapping.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), mapping.length, &digest)
       let sha256 = digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
@@ -62,7 +63,7 @@ extension CramfsCommand {
         ("path", .string(path)), ("size", .int(mapping.length)), ("pageSize", .int(mapping.pageSize)),
         ("pages", .int(pages)), ("directPages", .int(mapping.directPages)), ("pagesFilled", .int(mapping.pagesFilled)),
         ("fillMode", .string(mapping.fillMode.rawValue)), ("writable", .bool(mapping.isWritable)),
-        ("anonymousBytes", .int(max(0, anonymousAfter - anonymousBefore))), ("sha256", .string(sha256)),
+        ("anonymousBytes", .int(anonymousBytes)), ("sha256", .string(sha256)),
         ("touchSeconds", .number(touchSeconds)), ("fillErrors", .array(mapping.fillErrors.map { .string($0.description) })),
       ]
       let out = FileOutput.standardOutput
@@ -74,7 +75,7 @@ extension CramfsCommand {
           \(path): \(mapping.length) bytes, \(pages) pages of \(mapping.pageSize)
             mapped directly   \(mapping.directPages) pages
             filled            \(mapping.pagesFilled) pages (\(mapping.fillMode.rawValue))
-            anonymous memory  \(max(0, anonymousAfter - anonymousBefore)) bytes
+            anonymous memory  \(anonymousBytes) bytes
             touch             \(String(format3(touchSeconds))) s
             sha256            \(sha256)
 
@@ -90,18 +91,4 @@ private func format3(_ value: Double) -> String {
   let scaled = Int((value * 1000).rounded())
   let fraction = String(scaled % 1000)
   return "\(scaled / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-}
-
-/// RssAnon of this process, in bytes.
-func residentAnonymousBytes() throws(CramfsError) -> Int {
-  let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { throw CramfsError(.io, "cannot read /proc/self/status") }
-  defer { close(fd) }
-  var buffer = [UInt8](repeating: 0, count: 16384)
-  let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-  let text = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
-  guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
-    let kilobytes = line.split(separator: " ").compactMap({ Int($0) }).first
-  else { throw CramfsError(.io, "no RssAnon line in /proc/self/status") }
-  return kilobytes * 1024
 }

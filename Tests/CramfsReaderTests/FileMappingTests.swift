@@ -54,6 +54,9 @@ import Testing
 
     // The comparison copies the content into an array of the same size either way; only the mapping differs.
     #expect(compressedCost - directCost >= pages * 4096 * 9 / 10, "direct \(directCost), compressed \(compressedCost)")
+    // Measured on the mappings themselves: direct pages are file pages, filled pages anonymous.
+    #expect(directMapping.anonymousBytes() == 0)
+    #expect(compressedMapping.anonymousBytes() == pages * 4096)
   }
 
   @Test func untouchedLazyPagesAreNeverFilled() throws {
@@ -62,9 +65,11 @@ import Testing
     let mapping = try FileMapping(image: image, node: try image.lookup("/f"), lazy: true)
     guard mapping.fillMode == .onDemand else { return }  // userfaultfd refused here: eager fill is the fallback
     #expect(mapping.pagesFilled == 0)
+    #expect(mapping.anonymousBytes() == 0)
     #expect(mapping.bytes[5 * 4096 + 17] == content[5 * 4096 + 17])
     #expect(mapping.bytes[30 * 4096] == content[30 * 4096])
     #expect(mapping.pagesFilled == 2)
+    #expect(mapping.anonymousBytes() == 2 * 4096)
   }
 
   @Test func writableMappingIsPrivate() throws {
