@@ -7,13 +7,33 @@ import Foundation
 
 /// What a finished process left behind.
 public struct ProcessResult: Sendable {
+  /// The exit status, or the number of the signal that ended the process.
   public var status: Int32
-  public var standardOutput: String
-  public var standardError: String
+  /// Whether a signal ended the process (a crash) rather than an exit; false when `runProcess` itself
+  /// terminated it at its timeout.
+  public var crashed: Bool
+  /// Whether the process outlived `runProcess`'s timeout and was terminated.
+  public var timedOut: Bool
+  /// Standard output, byte for byte.
+  public var standardOutputData: Data
+  /// Standard error, byte for byte.
+  public var standardErrorData: Data
+
+  /// Standard output as UTF-8 (invalid bytes replaced, never dropped).
+  public var standardOutput: String { String(decoding: standardOutputData, as: UTF8.self) }
+  /// Standard error as UTF-8 (invalid bytes replaced, never dropped).
+  public var standardError: String { String(decoding: standardErrorData, as: UTF8.self) }
+  /// The non-empty lines of standard error.
+  public var standardErrorLines: [Substring] { standardError.split(separator: "\n") }
 }
 
-/// Runs `executable` with `arguments` and captures its output (through files, so large output cannot block).
-public func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
+/// Runs `executable` with `arguments` and standard input from `/dev/null`, and captures its output
+/// (through files, so large output cannot block).
+///
+/// With a `timeout` (seconds), a process still running then is terminated and reported as `timedOut`.
+public func runProcess(_ executable: String, _ arguments: [String], timeout: Double? = nil) throws
+  -> ProcessResult
+{
   let scratch = try makeTemporaryDirectory("proc")
   defer { removeTree(scratch) }
   let outPath = scratch + "/out"
@@ -28,14 +48,56 @@ public func runProcess(_ executable: String, _ arguments: [String]) throws -> Pr
   let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
   process.standardOutput = out
   process.standardError = err
+  process.standardInput = FileHandle.nullDevice
   try process.run()
+  var timedOut = false
+  if let timeout {
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+      if Date() > deadline {
+        timedOut = true
+        process.terminate()
+        break
+      }
+      usleep(2000)
+    }
+  }
   process.waitUntilExit()
   try out.close()
   try err.close()
   return ProcessResult(
     status: process.terminationStatus,
-    standardOutput: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-    standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    crashed: process.terminationReason == .uncaughtSignal && !timedOut,
+    timedOut: timedOut,
+    standardOutputData: try readData(outPath),
+    standardErrorData: try readData(errPath))
+}
+
+private func readData(_ path: String) throws -> Data {
+  guard let data = FileManager.default.contents(atPath: path) else {
+    throw GeneratorError("cannot read \(path)")
+  }
+  return data
+}
+
+/// util-linux's `mkfs.cramfs` and `fsck.cramfs`: the reference implementation the tests compare with.
+public enum UtilLinuxCramfs {
+  public static let mkfs = "/usr/sbin/mkfs.cramfs"
+  public static let fsck = "/usr/sbin/fsck.cramfs"
+
+  /// Whether `mkfs.cramfs` is installed.
+  public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: mkfs) }
+
+  /// Runs `mkfs.cramfs arguments... source image`; throws, with its status and standard error, unless it
+  /// exits with status 0.
+  public static func makeImage(_ arguments: [String], source: String, image: String) throws {
+    let result = try runProcess(mkfs, arguments + [source, image])
+    guard result.status == 0 else {
+      throw GeneratorError(
+        "mkfs.cramfs \(arguments.joined(separator: " ")) failed with status \(result.status): "
+          + result.standardError)
+    }
+  }
 }
 
 /// A new empty directory under the temporary directory.
@@ -52,6 +114,18 @@ public func removeTree(_ path: String) {
   try? FileManager.default.removeItem(atPath: path)
 }
 
+/// A new empty directory (see `makeTemporaryDirectory`), removed with everything in it when the value goes away.
+public final class TemporaryDirectory: Sendable {
+  public let path: String
+
+  public init(_ prefix: String = "test") throws { path = try makeTemporaryDirectory(prefix) }
+
+  deinit { removeTree(path) }
+
+  /// The path of `name` inside the directory.
+  public func file(_ name: String) -> String { path + "/" + name }
+}
+
 /// The directory holding this package's built executables (`cramfs`, `mkcramfs`), next to the test bundle.
 /// `CRAMFS_BIN_DIR` overrides it.
 public func builtProductsDirectory() -> String {
@@ -65,49 +139,20 @@ public func builtProductsDirectory() -> String {
   return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 }
 
-/// A description of every entry under `root` (relative path → type, permissions, owner, size, content
-/// checksum, link target, device), for comparing a source tree with an extracted one.
-///
-/// `ownerMask` applies cramfs's truncation (uid 16 bits, gid 8 bits) or squashing.
-public func snapshotTree(_ root: String, squashOwners: Bool = false) throws -> [String: String] {
-  var result: [String: String] = [:]
-  func visit(_ path: String, relative: String) throws {
-    var info = stat()
-    guard lstat(path, &info) == 0 else { throw GeneratorError("lstat \(path) failed") }
-    let type = info.st_mode & S_IFMT
-    let uid = squashOwners ? 0 : info.st_uid & 0xFFFF
-    let gid = squashOwners ? 0 : info.st_gid & 0xFF
-    var line = "mode \(String(info.st_mode, radix: 8)) owner \(uid):\(gid)"
-    switch type {
-    case S_IFREG:
-      let data = FileManager.default.contents(atPath: path) ?? Data()
-      let crc = data.withUnsafeBytes { crc32Checksum($0) }
-      line += " size \(data.count) crc \(String(crc, radix: 16))"
-    case S_IFLNK:
-      line += " -> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?")
-    case S_IFCHR, S_IFBLK:
-      line += " rdev \(info.st_rdev)"
-    case S_IFDIR:
-      let names = try FileManager.default.contentsOfDirectory(atPath: path)
-      for name in names { try visit(path + "/" + name, relative: relative + "/" + name) }
-    default:
-      break
-    }
-    result[relative.isEmpty ? "/" : relative] = line
+/// The path of this package's built executable `name` (`cramfs`, `cramfsck`, `mkcramfs`), or nil when it
+/// was not built: looked for in `builtProductsDirectory()`, then next to the test runner (symlinks resolved)
+/// and up to three directories above it.
+public func builtExecutable(_ name: String) -> String? {
+  var directories = [builtProductsDirectory()]
+  var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    .deletingLastPathComponent()
+  for _ in 0..<4 {
+    directories.append(directory.path)
+    directory.deleteLastPathComponent()
   }
-  try visit(root, relative: "")
-  return result
-}
-
-/// The differences between two snapshots, one line each (empty when equal).
-public func snapshotDifferences(_ expected: [String: String], _ actual: [String: String])
-  -> [String]
-{
-  var lines: [String] = []
-  for key in Set(expected.keys).union(actual.keys).sorted() where expected[key] != actual[key] {
-    lines.append("\(key): expected \(expected[key] ?? "nothing"), got \(actual[key] ?? "nothing")")
+  return directories.map { $0 + "/" + name }.first {
+    FileManager.default.isExecutableFile(atPath: $0)
   }
-  return lines
 }
 
 /// One directory entry of an image, found by walking its directories with the format types only.

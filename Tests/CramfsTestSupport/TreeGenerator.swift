@@ -319,14 +319,6 @@ public struct TreeGenerator {
   }
 }
 
-/// glibc's `makedev`.
-public func makeDevice(major: UInt32, minor: UInt32) -> dev_t {
-  let major = UInt64(major)
-  let minor = UInt64(minor)
-  return dev_t(
-    (minor & 0xFF) | ((major & 0xFFF) << 8) | ((minor & ~0xFF) << 12) | ((major & ~0xFFF) << 32))
-}
-
 public struct GeneratorError: Error, CustomStringConvertible {
   public var description: String
   public init(_ description: String) { self.description = description }
