@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Testing
 
 /// Writes a one-file image whose blocks are stored in the kinds asked for, the way the kernel reads them.
@@ -67,7 +68,7 @@ struct BlockKindForge {
   ]
 
   static func content(blocks: Int, tail: Int, holes: [Int]) -> [UInt8] {
-    var rng = SplitMix(seed: UInt64(blocks * 31 + tail))
+    var rng = SeededGenerator(seed: UInt64(blocks * 31 + tail))
     var bytes = (0..<((blocks - 1) * 4096 + tail)).map { i in i % 3 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(i % 251) }
     for hole in holes { for i in (hole * 4096)..<min(bytes.count, (hole + 1) * 4096) { bytes[i] = 0 } }
     return bytes

@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -34,7 +35,7 @@ import Testing
     defer { tree.remove() }
     let original = Array(try Data(contentsOf: URL(fileURLWithPath: try tree.referenceImage(arguments, name: "image"))))
     #expect(Self.readEverything(original) == 0)
-    var rng = SplitMix(seed: 1234)
+    var rng = SeededGenerator(seed: 1234)
     // Concentrate flips on the metadata (superblock, directories, pointer tables), where they matter most.
     let metadataEnd = min(original.count, 2048)
     for round in 0..<400 {

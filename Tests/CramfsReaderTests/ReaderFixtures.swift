@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 
 /// A small tree with every entry type and block-boundary sizes, made in a temporary directory.
@@ -6,11 +7,11 @@ struct ReaderFixtureTree {
   let root: URL
 
   init(seed: UInt64) throws {
-    root = FileManager.default.temporaryDirectory.appendingPathComponent("cramfs-reader-\(UUID().uuidString)")
+    root = URL(fileURLWithPath: try makeTemporaryDirectory("reader"))
     let fm = FileManager.default
     try fm.createDirectory(at: root.appendingPathComponent("src/sub/deeper"), withIntermediateDirectories: true)
     try fm.createDirectory(at: root.appendingPathComponent("src/empty-dir"), withIntermediateDirectories: true)
-    var rng = SplitMix(seed: seed)
+    var rng = SeededGenerator(seed: seed)
     let src = root.appendingPathComponent("src")
     func write(_ name: String, _ bytes: [UInt8]) throws {
       try Data(bytes).write(to: src.appendingPathComponent(name))
@@ -25,8 +26,8 @@ struct ReaderFixtureTree {
     try write("sub/naïve-名前", Array("utf8 name\n".utf8))
     try fm.createSymbolicLink(atPath: src.appendingPathComponent("link-to-text").path, withDestinationPath: "text-4097")
     try fm.createSymbolicLink(atPath: src.appendingPathComponent("sub/abs-link").path, withDestinationPath: "/etc/passwd")
-    guard mknod(src.appendingPathComponent("null").path, S_IFCHR | 0o666, hostDevice(1, 3)) == 0,
-      mknod(src.appendingPathComponent("disk").path, S_IFBLK | 0o640, hostDevice(8, 17)) == 0,
+    guard mknod(src.appendingPathComponent("null").path, S_IFCHR | 0o666, makeDevice(major: 1, minor: 3)) == 0,
+      mknod(src.appendingPathComponent("disk").path, S_IFBLK | 0o640, makeDevice(major: 8, minor: 17)) == 0,
       mkfifo(src.appendingPathComponent("fifo").path, 0o600) == 0
     else { throw CocoaError(.fileWriteUnknown) }
     chmod(src.appendingPathComponent("text-1").path, 0o4755)
@@ -38,30 +39,11 @@ struct ReaderFixtureTree {
   /// Runs util-linux `mkfs.cramfs` with `arguments` and returns the image path.
   func referenceImage(_ arguments: [String], name: String) throws -> String {
     let image = root.appendingPathComponent(name).path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/sbin/mkfs.cramfs")
-    process.arguments = arguments + [source.path, image]
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    try UtilLinuxCramfs.makeImage(arguments, source: source.path, image: image)
     return image
   }
 
-  func remove() { try? FileManager.default.removeItem(at: root) }
-}
-
-/// A tiny seeded generator so failures replay.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  func remove() { removeTree(root.path) }
 }
 
 /// What the kernel would show for a host file, truncated to cramfs's field widths.
@@ -75,15 +57,14 @@ struct ExpectedEntry: Equatable, CustomStringConvertible {
   var description: String { "mode 0o\(String(mode, radix: 8)) uid \(uid) gid \(gid) content \(content?.count ?? -1) device \(device.map(String.init(describing:)) ?? "-")" }
 
   init(hostPath: String) throws {
-    var info = stat()
-    guard lstat(hostPath, &info) == 0 else { throw CocoaError(.fileReadNoSuchFile) }
-    mode = UInt32(info.st_mode) & 0xFFFF
-    uid = UInt32(info.st_uid) & 0xFFFF
-    gid = UInt32(info.st_gid) & 0xFF
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: content = Array(try Data(contentsOf: URL(fileURLWithPath: hostPath)))
-    case S_IFLNK: content = Array(try FileManager.default.destinationOfSymbolicLink(atPath: hostPath).utf8)
-    case S_IFCHR, S_IFBLK: device = DeviceNumber(major: UInt32(hostMajor(info.st_rdev)), minor: UInt32(hostMinor(info.st_rdev)))
+    let host = try HostEntry(hostPath: hostPath)
+    mode = UInt32(host.mode) & 0xFFFF
+    uid = host.cramfsUID
+    gid = host.cramfsGID
+    switch host.fileType {
+    case S_IFREG: content = try readBytes(hostPath)
+    case S_IFLNK: content = host.symlinkTarget.map { Array($0.utf8) }
+    case S_IFCHR, S_IFBLK: device = DeviceNumber(major: host.deviceMajor, minor: host.deviceMinor)
     default: break
     }
   }
@@ -104,13 +85,5 @@ struct ExpectedEntry: Equatable, CustomStringConvertible {
 
 /// Every path below `root` on the host, relative, with a leading slash.
 func hostPaths(below root: URL) throws -> [String] {
-  let enumerator = FileManager.default.enumerator(atPath: root.path)!
-  return enumerator.compactMap { $0 as? String }.map { "/" + $0 }.sorted()
+  try hostEntries(below: root.path).map(\.path).sorted()
 }
-
-// glibc's makedev/major/minor are macros Swift does not import.
-func hostDevice(_ major: UInt64, _ minor: UInt64) -> dev_t {
-  dev_t((major & 0xFFF) << 8 | (minor & 0xFF) | (major & ~0xFFF) << 32 | (minor & ~0xFF) << 12)
-}
-func hostMajor(_ device: dev_t) -> UInt64 { (UInt64(device) >> 8) & 0xFFF | (UInt64(device) >> 32) & ~0xFFF }
-func hostMinor(_ device: dev_t) -> UInt64 { UInt64(device) & 0xFF | (UInt64(device) >> 12) & ~0xFF }

@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -81,7 +82,7 @@ import Testing
     let image = try CramfsImage(path: try tree.referenceImage(["-b", "16384"], name: "image"))
     let node = try image.lookup("/text-70000")
     let whole = try image.contents(of: node)
-    var rng = SplitMix(seed: 11)
+    var rng = SeededGenerator(seed: 11)
     for _ in 0..<200 {
       let offset = Int(rng.next() % 71_000)
       let count = Int(rng.next() % 40_000)
