@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -23,16 +24,16 @@ import Testing
           let result = try Tools.run(try Tools.binary(binary), arguments, timeout: 30)
           #expect(!result.crashed && !result.timedOut, "\(corruption.name): \(binary) crashed or hung")
           #expect(result.status == 4 || result.status == 8, "\(corruption.name): \(binary) exited \(result.status)")
-          #expect(!result.stderrLines.isEmpty)
-          for line in result.stderrLines {
+          #expect(!result.standardErrorLines.isEmpty)
+          for line in result.standardErrorLines {
             #expect(Self.isDiagnosticLine(line), "\(corruption.name): malformed line '\(line)'")
           }
-          #expect(result.stderrLines.contains { $0.contains(": error: ") })
+          #expect(result.standardErrorLines.contains { $0.contains(": error: ") })
         }
         let target = work.file("out-\(order)-\(index)")
         let extract = try Tools.run(try Tools.binary("cramfs"), ["extract", path, target], timeout: 30)
         #expect(!extract.crashed && !extract.timedOut, "\(corruption.name): extract crashed or hung")
-        #expect([0, 4].contains(extract.status), "\(corruption.name): extract exited \(extract.status): \(extract.stderr)")
+        #expect([0, 4].contains(extract.status), "\(corruption.name): extract exited \(extract.status): \(extract.standardError)")
         checked += 1
       }
     }
@@ -43,17 +44,17 @@ import Testing
     let work = try TemporaryDirectory()
     let missing = try Tools.run(try Tools.binary("cramfs"), ["check", work.file("missing")])
     #expect(missing.status == 8)
-    #expect(missing.stderrLines.count == 1 && missing.stderr.hasPrefix("cramfs: error: "))
+    #expect(missing.standardErrorLines.count == 1 && missing.standardError.hasPrefix("cramfs: error: "))
     let missingFsck = try Tools.run(try Tools.binary("cramfsck"), [work.file("missing")])
     #expect(missingFsck.status == 8)
-    #expect(missingFsck.stderrLines.count == 1 && missingFsck.stderr.hasPrefix("cramfsck: error: "))
+    #expect(missingFsck.standardErrorLines.count == 1 && missingFsck.standardError.hasPrefix("cramfsck: error: "))
     for arguments in [[], ["-q", "x"], ["a", "b"], ["-b", "1000", "x"], ["--extract"], ["-x"], ["--bogus", "x"]] {
       let result = try Tools.run(try Tools.binary("cramfsck"), arguments)
       #expect(result.status == 16, "cramfsck \(arguments) exited \(result.status)")
-      #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("cramfsck: error: "), "\(result.stderr)")
+      #expect(result.standardErrorLines.count == 1 && result.standardError.hasPrefix("cramfsck: error: "), "\(result.standardError)")
     }
     let help = try Tools.run(try Tools.binary("cramfsck"), ["-h"])
-    #expect(help.status == 0 && help.stdout.contains("--extract"))
+    #expect(help.status == 0 && help.standardOutput.contains("--extract"))
     let badOption = try Tools.run(try Tools.binary("cramfs"), ["check", "--bogus", "x"])
     #expect(badOption.status == 16)
   }
@@ -65,9 +66,9 @@ import Testing
     try FileManager.default.createDirectory(atPath: work.file("target"), withIntermediateDirectories: false)
     try Data([1]).write(to: URL(fileURLWithPath: work.file("target/existing")))
     let refused = try Tools.run(try Tools.binary("cramfs"), ["extract", image, work.file("target")])
-    #expect(refused.status == 8 && refused.stderr.contains("not empty"))
+    #expect(refused.status == 8 && refused.standardError.contains("not empty"))
     let forced = try Tools.run(try Tools.binary("cramfs"), ["extract", "--force", image, work.file("target")])
-    #expect(forced.status == 0, "\(forced.stderr)")
+    #expect(forced.status == 0, "\(forced.standardError)")
     #expect(listing(work.file("target")) == ["a-small", "b-two-blocks", "c-dev", "d-sub", "e-random", "existing", "f-fifo", "g-link"])
   }
 
@@ -83,12 +84,12 @@ import Testing
     ]
     for arguments in spellings {
       let result = try Tools.run(try Tools.binary("cramfsck"), arguments)
-      #expect(result.status == 0 && result.stdout == "\(image): OK\n", "\(arguments): \(result.stderr)")
+      #expect(result.status == 0 && result.standardOutput == "\(image): OK\n", "\(arguments): \(result.standardError)")
     }
     for name in ["a", "b", "c"] { #expect(listing(work.file(name)).count == 7) }
     for arguments in [["--extract", image], ["-c", image], ["-cv", image]] {
       let result = try Tools.run(try Tools.binary("cramfsck"), arguments)
-      #expect(result.status == 0 && result.stderr.isEmpty, "\(arguments): \(result.stderr)")
+      #expect(result.status == 0 && result.standardError.isEmpty, "\(arguments): \(result.standardError)")
     }
     #expect(listing(work.path).sorted() == ["a", "b", "c", "image"])
   }

@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -138,7 +139,7 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
     try Data(bytes).write(to: URL(fileURLWithPath: base.file("image")))
     let result = try Tools.run(try Tools.binary("cramfs"), ["extract", base.file("image"), base.file("target")])
     #expect(result.status == 4)
-    #expect(result.stderrLines.contains { $0.hasPrefix("cramfs: error: refused") && $0.hasSuffix("in /a)") }, "\(result.stderr)")
+    #expect(result.standardErrorLines.contains { $0.hasPrefix("cramfs: error: refused") && $0.hasSuffix("in /a)") }, "\(result.standardError)")
     #expect(listing(base.file("sentinel")).isEmpty)
     let fsck = try Tools.run(try Tools.binary("cramfsck"), ["-x", base.file("target2"), base.file("image")])
     #expect(fsck.status == 4)

@@ -48,7 +48,7 @@ import Testing
       try Data((0..<1234).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: insert))
       arguments += ["-i", insert]
     }
-    try Tools.succeed(Tools.mkfs, arguments + [Self.source.tree, image])
+    try UtilLinuxCramfs.makeImage(arguments, source: Self.source.tree, image: image)
 
     let report = try ImageChecker.check(path: image)
     #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
@@ -66,7 +66,7 @@ import Testing
 
     if variant.fsckCanExtract {
       let theirs = work.file("theirs")
-      try Tools.succeed(Tools.fsck, ["-b", String(variant.blockSize), "--extract=\(theirs)", image])
+      try Tools.succeed(UtilLinuxCramfs.fsck, ["-b", String(variant.blockSize), "--extract=\(theirs)", image])
       let reference = try TreeSnapshot(theirs)
       #expect(extracted == reference, "\(extracted.differences(from: reference).prefix(20).joined(separator: "\n"))")
     }
@@ -75,17 +75,17 @@ import Testing
   @Test func cramfsckAndCheckCommandsAcceptMkfsOutput() throws {
     let work = try TemporaryDirectory()
     let image = work.file("image.cramfs")
-    try Tools.succeed(Tools.mkfs, ["-N", "big", "-p", Self.source.tree, image])
+    try UtilLinuxCramfs.makeImage(["-N", "big", "-p"], source: Self.source.tree, image: image)
     let check = try Tools.run(try Tools.binary("cramfs"), ["check", image])
-    #expect(check.status == 0 && check.stderr.isEmpty, "\(check.stderr)")
-    #expect(check.stdout == "\(image): OK\n")
+    #expect(check.status == 0 && check.standardError.isEmpty, "\(check.standardError)")
+    #expect(check.standardOutput == "\(image): OK\n")
     let quiet = try Tools.run(try Tools.binary("cramfsck"), [image])
-    #expect(quiet.status == 0 && quiet.stdout.isEmpty && quiet.stderr.isEmpty)
+    #expect(quiet.status == 0 && quiet.standardOutput.isEmpty && quiet.standardError.isEmpty)
     let verbose = try Tools.run(try Tools.binary("cramfsck"), ["-v", image])
-    #expect(verbose.status == 0 && verbose.stdout == "\(image): OK\n")
+    #expect(verbose.status == 0 && verbose.standardOutput == "\(image): OK\n")
     let json = try Tools.run(try Tools.binary("cramfs"), ["check", "--json", image])
     #expect(json.status == 0)
-    let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+    let decoded = try JSONSerialization.jsonObject(with: json.standardOutputData) as? [String: Any]
     #expect(decoded?["clean"] as? Bool == true)
     #expect(decoded?["byteOrder"] as? String == "big")
     #expect(decoded?["superblockOffset"] as? Int == 512)
@@ -95,7 +95,7 @@ import Testing
     for (index, arguments) in [["--extract=\(work.file("a"))", image], ["-x", work.file("b"), image], ["extract", image, work.file("c")]].enumerated() {
       let binary = index == 2 ? try Tools.binary("cramfs") : try Tools.binary("cramfsck")
       let result = try Tools.run(binary, arguments)
-      #expect(result.status == 0 && result.stderr.isEmpty, "\(arguments): \(result.stderr)")
+      #expect(result.status == 0 && result.standardError.isEmpty, "\(arguments): \(result.standardError)")
       let directory = work.file(["a", "b", "c"][index])
       #expect(try TreeSnapshot(directory) == expected)
     }
@@ -106,7 +106,7 @@ import Testing
   func boundedDescriptorsAndThreads(threads: Int, maxOpen: Int) throws {
     let work = try TemporaryDirectory()
     let image = work.file("image.cramfs")
-    try Tools.succeed(Tools.mkfs, [Self.source.tree, image])
+    try UtilLinuxCramfs.makeImage([], source: Self.source.tree, image: image)
     let options = ExtractOptions(threads: threads, maxOpenDirectories: maxOpen)
     let report = try ImageExtractor.extract(try CramfsImage(path: image), to: work.file("out"), options: options)
     #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")

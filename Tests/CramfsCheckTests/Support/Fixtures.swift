@@ -64,8 +64,7 @@ enum Fixtures {
     let work = try TemporaryDirectory()
     try makeSmallTree(at: work.file("tree"))
     let image = work.file("image")
-    let result = try Tools.run(Tools.mkfs, ["-N", order.rawValue] + (pad ? ["-p"] : []) + [work.file("tree"), image])
-    guard result.status == 0 else { throw CocoaError(.fileWriteUnknown) }
+    try UtilLinuxCramfs.makeImage(["-N", order.rawValue] + (pad ? ["-p"] : []), source: work.file("tree"), image: image)
     return Array(try Data(contentsOf: URL(fileURLWithPath: image)))
   }
 

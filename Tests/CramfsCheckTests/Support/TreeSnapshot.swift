@@ -1,8 +1,5 @@
+import CramfsTestSupport
 import Foundation
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// What a tree on disk holds, as cramfs can represent it: per path, type, mode, owner, size, content
 /// digest, symlink target and device number. Two trees that cramfs round-trips have equal snapshots.
@@ -27,38 +24,27 @@ struct TreeSnapshot: Equatable, CustomStringConvertible {
 
   var description: String { entries.keys.sorted().map { "\($0): \(entries[$0]!)" }.joined(separator: "\n") }
 
-  /// Snapshots `root`. `gidMask` applies the 8-bit gid truncation of cramfs to a source tree.
+  /// Snapshots `root`, owners as they are (no cramfs truncation).
   init(_ root: String) throws {
     entries = [:]
-    try walk(root, relative: "")
-  }
-
-  private mutating func walk(_ directory: String, relative: String) throws {
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-    for name in names {
-      let path = directory + "/" + name
-      let key = relative + "/" + name
-      var info = stat()
-      guard lstat(path, &info) == 0 else { throw CocoaError(.fileReadUnknown) }
-      let format = info.st_mode & S_IFMT
+    for host in try hostEntries(below: root) {
       var entry = Entry(
-        type: Self.typeName(format), mode: UInt32(info.st_mode & 0o7777), uid: info.st_uid, gid: info.st_gid,
+        type: Self.typeName(host.fileType), mode: UInt32(host.mode & 0o7777), uid: host.uid, gid: host.gid,
         size: 0, digest: 0, target: nil, rdev: 0)
-      switch format {
+      switch host.fileType {
       case S_IFREG:
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = try Data(contentsOf: URL(fileURLWithPath: host.hostPath))
         entry.size = data.count
         entry.digest = Self.digest(data)
       case S_IFLNK:
-        entry.target = try FileManager.default.destinationOfSymbolicLink(atPath: path)
+        entry.target = host.symlinkTarget
         entry.mode = 0  // symlink permissions mean nothing on Linux
       case S_IFCHR, S_IFBLK:
-        entry.rdev = UInt64(info.st_rdev)
+        entry.rdev = UInt64(host.device)
       default:
         break
       }
-      entries[key] = entry
-      if format == S_IFDIR { try walk(path, relative: key) }
+      entries[host.path] = entry
     }
   }
 
