@@ -1,7 +1,8 @@
+import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs cat", .enabled(if: Fixture.mkfsAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs cat", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
 struct CatTests {
   @Test("every regular file comes out byte for byte", arguments: MkfsVariant.all)
   func everyFile(variant: MkfsVariant) throws {
@@ -9,7 +10,7 @@ struct CatTests {
     for entry in try fixture.sourceEntries().values where entry.type == "file" {
       let result = try CLI.succeed(["cat", fixture.image.path, "/" + entry.path])
       let source = try Data(contentsOf: fixture.tree.appendingPathComponent(entry.path))
-      #expect(result.stdout == source, "\(entry.path)")
+      #expect(result.standardOutputData == source, "\(entry.path)")
     }
   }
 
@@ -18,9 +19,9 @@ struct CatTests {
     let fixture = try Fixture(MkfsVariant.all[1])
     let hello = try Data(contentsOf: fixture.tree.appendingPathComponent("hello.txt"))
     let nested = try Data(contentsOf: fixture.tree.appendingPathComponent("sub/nested.txt"))
-    #expect(try CLI.succeed(["cat", fixture.image.path, "link"]).stdout == hello)
-    #expect(try CLI.succeed(["cat", fixture.image.path, "/sub/absolute-link"]).stdout == nested)
-    #expect(try CLI.succeed(["cat", fixture.image.path, "hello.txt", "sub/nested.txt"]).stdout == hello + nested)
+    #expect(try CLI.succeed(["cat", fixture.image.path, "link"]).standardOutputData == hello)
+    #expect(try CLI.succeed(["cat", fixture.image.path, "/sub/absolute-link"]).standardOutputData == nested)
+    #expect(try CLI.succeed(["cat", fixture.image.path, "hello.txt", "sub/nested.txt"]).standardOutputData == hello + nested)
   }
 
   @Test("a file inside a larger file, with --offset and a forced --block-size")
@@ -31,6 +32,6 @@ struct CatTests {
     try (Data(repeating: 0xFF, count: 8192) + image + Data(repeating: 0xFF, count: 1000)).write(to: embedded)
     let source = try Data(contentsOf: fixture.tree.appendingPathComponent("random.bin"))
     let result = try CLI.succeed(["cat", "--offset", "0x2000", "--block-size", "16384", embedded.path, "random.bin"])
-    #expect(result.stdout == source)
+    #expect(result.standardOutputData == source)
   }
 }

@@ -1,3 +1,4 @@
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -6,12 +7,12 @@ import Testing
 struct ErrorTests {
   static func expectOneLineError(_ arguments: [String], status: Int32, mentioning words: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
     let result = try CLI.run(arguments)
-    #expect(!result.crashed, "crashed: \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(result.status == status, "status \(result.status) for \(arguments): \(result.stderr)", sourceLocation: sourceLocation)
-    #expect(result.stderrLines.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
-    #expect(result.stderr.hasPrefix("cramfs: error: "), "\(result.stderr)", sourceLocation: sourceLocation)
+    #expect(!result.crashed, "crashed: \(result.standardError)", sourceLocation: sourceLocation)
+    #expect(result.status == status, "status \(result.status) for \(arguments): \(result.standardError)", sourceLocation: sourceLocation)
+    #expect(result.standardErrorLines.count == 1, "\(result.standardError)", sourceLocation: sourceLocation)
+    #expect(result.standardError.hasPrefix("cramfs: error: "), "\(result.standardError)", sourceLocation: sourceLocation)
     for word in words {
-      #expect(result.stderr.contains(word), "\(result.stderr) should mention \(word)", sourceLocation: sourceLocation)
+      #expect(result.standardError.contains(word), "\(result.standardError) should mention \(word)", sourceLocation: sourceLocation)
     }
   }
 
@@ -44,7 +45,7 @@ struct ErrorTests {
     try Self.expectOneLineError(arguments, status: 16)
   }
 
-  @Test("paths that do not work inside a good image", .enabled(if: Fixture.mkfsAvailable))
+  @Test("paths that do not work inside a good image", .enabled(if: UtilLinuxCramfs.isAvailable))
   func badPaths() throws {
     let fixture = try Fixture(MkfsVariant.all[0])
     let image = fixture.image.path
@@ -56,16 +57,16 @@ struct ErrorTests {
     try Self.expectOneLineError(["info", "--offset", "1000000", image], status: 8)
   }
 
-  @Test("a truncated image is reported, not crashed on", .enabled(if: Fixture.mkfsAvailable), arguments: [200, 1000, 3000])
+  @Test("a truncated image is reported, not crashed on", .enabled(if: UtilLinuxCramfs.isAvailable), arguments: [200, 1000, 3000])
   func truncated(length: Int) throws {
     let fixture = try Fixture(MkfsVariant.all[0])
     let cut = try Self.scratchFile(try Data(contentsOf: fixture.image).prefix(length))
     defer { try? FileManager.default.removeItem(at: cut) }
     for arguments in [["list", "-R", cut.path], ["cat", cut.path, "/random.bin"], ["info", cut.path]] {
       let result = try CLI.run(arguments)
-      #expect(!result.crashed, "\(arguments): \(result.stderr)")
+      #expect(!result.crashed, "\(arguments): \(result.standardError)")
       #expect(result.status == 0 || result.status == 8)
-      if result.status != 0 { #expect(result.stderrLines.count == 1 && result.stderr.hasPrefix("cramfs: error: ")) }
+      if result.status != 0 { #expect(result.standardErrorLines.count == 1 && result.standardError.hasPrefix("cramfs: error: ")) }
     }
   }
 
@@ -73,8 +74,8 @@ struct ErrorTests {
   func help() throws {
     let result = try CLI.succeed(["--help"])
     for command in ["make", "check", "extract", "list", "cat", "info"] {
-      #expect(result.stdoutText.contains("  \(command) "), "\(command)")
+      #expect(result.standardOutput.contains("  \(command) "), "\(command)")
     }
-    #expect(try CLI.succeed(["list", "--help"]).stdoutText.contains("--recursive"))
+    #expect(try CLI.succeed(["list", "--help"]).standardOutput.contains("--recursive"))
   }
 }

@@ -1,4 +1,5 @@
 import CramfsFormat
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -42,9 +43,7 @@ struct SourceEntry {
 
 /// A small generated tree and the `mkfs.cramfs` image made from it, in a temporary directory.
 final class Fixture {
-  static let mkfs = "/usr/sbin/mkfs.cramfs"
-  static var mkfsAvailable: Bool { FileManager.default.isExecutableFile(atPath: mkfs) }
-
+  private let scratch: TemporaryDirectory
   let directory: URL
   let tree: URL
   let image: URL
@@ -52,16 +51,14 @@ final class Fixture {
   private(set) var hasDevice = false
 
   init(_ variant: MkfsVariant) throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("cramfs-cli-fixture-\(UUID().uuidString)")
+    scratch = try TemporaryDirectory("cli-fixture")
+    directory = URL(fileURLWithPath: scratch.path)
     tree = directory.appendingPathComponent("tree")
     image = directory.appendingPathComponent("image.cramfs")
     try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
     try populate()
-    let status = try Fixture.runTool(Fixture.mkfs, variant.arguments + [tree.path, image.path])
-    try #require(status == 0, "mkfs.cramfs failed with \(status)")
+    try UtilLinuxCramfs.makeImage(variant.arguments, source: tree.path, image: image.path)
   }
-
-  deinit { try? FileManager.default.removeItem(at: directory) }
 
   /// Files, subdirectories, symlinks, a fifo, block-boundary sizes, special modes and owners.
   private func populate() throws {
@@ -71,7 +68,7 @@ final class Fixture {
       try Data(bytes).write(to: url)
       chmod(url.path, mode)
     }
-    var generator = SplitMix64(seed: 0x5eed)
+    var generator = SeededGenerator(seed: 0x5eed)
     let random = (0..<40_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
     let text = (1...20_000).map(String.init).joined(separator: "\n") + "\n"
     try file("hello.txt", Array("hello, cramfs\n".utf8))
@@ -89,7 +86,7 @@ final class Fixture {
     symlink("hello.txt", tree.appendingPathComponent("link").path)
     symlink("/sub/nested.txt", tree.appendingPathComponent("sub/absolute-link").path)
     mkfifo(tree.appendingPathComponent("fifo").path, 0o640)
-    hasDevice = mknod(tree.appendingPathComponent("null").path, S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0
+    hasDevice = mknod(tree.appendingPathComponent("null").path, S_IFCHR | 0o666, makeDevice(major: 1, minor: 3)) == 0
     // Owners that exercise cramfs's 16-bit uid and 8-bit gid (only root may set them).
     lchown(tree.appendingPathComponent("hello.txt").path, 1234, 56)
     lchown(tree.appendingPathComponent("sub/nested.txt").path, 65535, 255)
@@ -98,56 +95,27 @@ final class Fixture {
   /// Every entry below the root, as cramfs stores it, keyed by relative path.
   func sourceEntries() throws -> [String: SourceEntry] {
     var entries: [String: SourceEntry] = [:]
-    let enumerator = try #require(FileManager.default.enumerator(atPath: tree.path))
-    while let relative = enumerator.nextObject() as? String {
-      let path = tree.appendingPathComponent(relative).path
-      var info = stat()
-      try #require(lstat(path, &info) == 0)
-      let format = info.st_mode & S_IFMT
+    for host in try hostEntries(below: tree.path) {
+      let relative = String(host.path.dropFirst())
       var entry = SourceEntry(
-        path: relative, type: "", mode: UInt32(info.st_mode), uid: UInt32(info.st_uid & 0xFFFF),
-        gid: UInt32(info.st_gid & 0xFF), size: UInt64(info.st_size))
-      switch format {
+        path: relative, type: "", mode: UInt32(host.mode), uid: host.cramfsUID, gid: host.cramfsGID,
+        size: UInt64(host.size))
+      switch host.fileType {
       case S_IFREG: entry.type = "file"
       case S_IFDIR: entry.type = "directory"
       case S_IFLNK:
         entry.type = "symlink"
-        entry.target = try FileManager.default.destinationOfSymbolicLink(atPath: path)
+        entry.target = host.symlinkTarget
       case S_IFIFO: entry.type = "fifo"; entry.size = 0
       case S_IFCHR:
         entry.type = "char-device"
         entry.size = 0
-        entry.major = UInt32(truncatingIfNeeded: ((info.st_rdev >> 8) & 0xFFF) | ((info.st_rdev >> 32) & ~0xFFF))
-        entry.minor = UInt32(truncatingIfNeeded: (info.st_rdev & 0xFF) | ((info.st_rdev >> 12) & ~0xFF))
+        entry.major = host.deviceMajor
+        entry.minor = host.deviceMinor
       default: entry.type = "other"
       }
       entries[relative] = entry
     }
     return entries
-  }
-
-  /// Runs a tool, output discarded; returns its exit status.
-  static func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
-  }
-}
-
-/// A small seeded generator (SplitMix64) so generated content is the same on every run.
-struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,14 +1,15 @@
+import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs info", .enabled(if: Fixture.mkfsAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs info", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
 struct InfoTests {
   @Test("--json reports what mkfs.cramfs wrote", arguments: MkfsVariant.all)
   func jsonMatchesMkfs(variant: MkfsVariant) throws {
     let fixture = try Fixture(variant)
     let entries = try fixture.sourceEntries().values
     let result = try CLI.succeed(["info", "--json", fixture.image.path])
-    let info = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+    let info = try #require(try JSONSerialization.jsonObject(with: result.standardOutputData) as? [String: Any])
     let imageLength = try FileManager.default.attributesOfItem(atPath: fixture.image.path)[.size] as? NSNumber
     #expect(info["byteOrder"] as? String == variant.byteOrder.rawValue)
     #expect((info["pad"] as? NSNumber)?.intValue == (variant.pad ? 512 : 0))
@@ -41,7 +42,7 @@ struct InfoTests {
   @Test("text output names the byte order, block size, flags and CRC status")
   func text() throws {
     let fixture = try Fixture(MkfsVariant.all[3])
-    let text = try CLI.succeed(["info", fixture.image.path]).stdoutText
+    let text = try CLI.succeed(["info", fixture.image.path]).standardOutput
     let fields = Dictionary(
       text.split(separator: "\n").map { line -> (String, String) in
         let key = line.prefix { $0 != " " || line.firstRange(of: "  ") == nil }

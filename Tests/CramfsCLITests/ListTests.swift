@@ -1,14 +1,15 @@
+import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs list", .enabled(if: Fixture.mkfsAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs list", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
 struct ListTests {
   @Test("--json -R lists every entry with its type, mode, owner, size and target", arguments: MkfsVariant.all)
   func jsonMatchesTree(variant: MkfsVariant) throws {
     let fixture = try Fixture(variant)
     let expected = try fixture.sourceEntries()
     let result = try CLI.succeed(["list", "-R", "--json", fixture.image.path])
-    let listed = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]])
+    let listed = try #require(try JSONSerialization.jsonObject(with: result.standardOutputData) as? [[String: Any]])
     #expect(listed.count == expected.count)
     var seen: Set<String> = []
     for object in listed {
@@ -36,7 +37,7 @@ struct ListTests {
     let fixture = try Fixture(variant)
     let expected = try fixture.sourceEntries()
     let result = try CLI.succeed(["list", "--recursive", fixture.image.path])
-    let lines = result.stdoutText.split(separator: "\n")
+    let lines = result.standardOutput.split(separator: "\n")
     #expect(lines.count == expected.count)
     for line in lines {
       let parsed = try #require(ListLine(line), "unparsable line: \(line)")
@@ -58,16 +59,16 @@ struct ListTests {
   @Test("a path inside the image lists that directory, or that one entry")
   func subdirectoryAndSingleEntry() throws {
     let fixture = try Fixture(MkfsVariant.all[0])
-    let sub = try CLI.succeed(["list", fixture.image.path, "/sub"]).stdoutText
+    let sub = try CLI.succeed(["list", fixture.image.path, "/sub"]).standardOutput
     let names = sub.split(separator: "\n").compactMap { ListLine($0)?.name }
     #expect(names == ["absolute-link", "deeper", "nested.txt"])
-    let single = try CLI.succeed(["list", fixture.image.path, "sub/absolute-link"]).stdoutText
+    let single = try CLI.succeed(["list", fixture.image.path, "sub/absolute-link"]).standardOutput
     #expect(single.hasPrefix("lrwxrwxrwx "))
     #expect(single.hasSuffix(" absolute-link -> /sub/nested.txt\n"))
-    let setuid = try CLI.succeed(["list", fixture.image.path, "setuid"]).stdoutText
+    let setuid = try CLI.succeed(["list", fixture.image.path, "setuid"]).standardOutput
     #expect(setuid.hasPrefix("-rws--x--x "))
     let empty = try CLI.succeed(["list", fixture.image.path, "empty-dir"])
-    #expect(empty.stdout.isEmpty)
+    #expect(empty.standardOutputData.isEmpty)
   }
 
   static func typeCharacter(_ type: String) -> Character {
