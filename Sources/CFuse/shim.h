@@ -6,6 +6,8 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +54,20 @@ static void CFuse_oneLineLog(enum fuse_log_level level, const char *format, va_l
 /// Routes libfuse's own messages to standard error as one line each (`cramfs: error: ...`).
 static inline void CFuse_installOneLineLogger(void) {
   fuse_set_log_func(CFuse_oneLineLog);
+}
+
+/// Gives SIGINT and SIGTERM their default disposition and unblocks them (plus SIGHUP), so that
+/// `fuse_set_signal_handlers` (which only replaces default handlers) can take them even when the parent
+/// started us with them ignored or blocked.
+static inline void CFuse_resetTerminationSignals(void) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 #endif

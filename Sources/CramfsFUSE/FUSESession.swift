@@ -58,6 +58,7 @@ public enum FUSESession {
       throw CramfsError(.invalidArgument, "cannot start a FUSE session (check the -o options: \(options.fuseOptions.joined(separator: ",")))")
     }
     defer { fuse_session_destroy(session) }
+    CFuse_resetTerminationSignals()
     guard fuse_set_signal_handlers(session) == 0 else {
       throw CramfsError(.io, "cannot install signal handlers")
     }
