@@ -62,7 +62,7 @@ struct LifecycleTests {
 
     let mounted = try MountedImage(image: imagePath)
     #expect(throws: POSIXError.self) { try readWholeFile(mounted.mountPoint + "/bad") }
-    let fd = open(mounted.mountPoint + "/bad", O_RDONLY)
+    let fd = open(mounted.mountPoint + "/bad", O_RDONLY | O_CLOEXEC)
     var buffer = [UInt8](repeating: 0, count: 100)
     let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 100, 4096 + 10) }
     let code = errno

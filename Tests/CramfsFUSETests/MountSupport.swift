@@ -123,7 +123,12 @@ final class MountedImage {
   /// Unmounts with `fusermount3 -u` and waits (bounded) for the daemon to exit; returns its exit status.
   @discardableResult
   func unmount() throws -> Int32 {
-    let result = try MountTools.run(MountTools.fusermount, ["-u", mountPoint])
+    // A child process of a concurrent test may hold a descriptor of this mount for a moment (EBUSY): retry.
+    var result = try MountTools.run(MountTools.fusermount, ["-u", mountPoint])
+    for _ in 0..<50 where result.status != 0 && MountTools.isMounted(mountPoint) {
+      usleep(100_000)
+      result = try MountTools.run(MountTools.fusermount, ["-u", mountPoint])
+    }
     #expect(result.status == 0, "fusermount3 -u: \(result.standardError)")
     return try waitForExit()
   }
@@ -180,7 +185,7 @@ final class Workspace {
 
 /// The bytes of a file (through plain POSIX calls, so a mount is read as a program would).
 func readWholeFile(_ path: String) throws -> [UInt8] {
-  let fd = open(path, O_RDONLY)
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
   guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
   defer { close(fd) }
   var result: [UInt8] = []

@@ -44,7 +44,7 @@ struct ReadTests {
           let offset = Int.random(in: 0..<content.count, using: &random)
           let length = Int.random(in: 1...min(buffer.count, content.count - offset + 100), using: &random)
           let direct = thread % 2 == 1
-          let fd = open(mountPoint + "/" + path, O_RDONLY | (direct ? openDirect : 0))
+          let fd = open(mountPoint + "/" + path, O_RDONLY | O_CLOEXEC | (direct ? openDirect : 0))
           guard fd >= 0 else {
             failures.withLock { $0.append("open \(path): errno \(errno)") }
             continue
@@ -76,7 +76,7 @@ struct ReadTests {
     defer { _ = try? mounted.unmount() }
     for name in ["sizes/random-131073", "sizes/text-65537", "sizes/text-4096", "zeros/all-5"] {
       let expected = Array(try Data(contentsOf: URL(fileURLWithPath: tree.root + "/" + name)))
-      let fd = open(mounted.mountPoint + "/" + name, O_RDONLY)
+      let fd = open(mounted.mountPoint + "/" + name, O_RDONLY | O_CLOEXEC)
       try #require(fd >= 0)
       defer { close(fd) }
       for flags in [MAP_PRIVATE, MAP_SHARED] {
