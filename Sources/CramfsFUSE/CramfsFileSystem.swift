@@ -95,6 +95,7 @@ private struct ListingCache {
 
 /// A directory's entries in image order, searchable by name.
 public final class DirectoryListing: Sendable {
+  /// The entries, in image order (no `.` or `..`: cramfs stores none).
   public let nodes: [Node]
   /// Whether names are in strictly increasing byte order, so lookups can bisect.
   let isSorted: Bool

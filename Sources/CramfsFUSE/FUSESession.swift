@@ -40,6 +40,7 @@ public enum FUSESession {
   /// - Parameter source: what `/proc/mounts` shows as the source (the image path).
   public static func run(image: CramfsImage, source: String, mountPoint: String, options: MountOptions) throws(CramfsError) {
     let directory = try MountPoint.validate(mountPoint)
+    adviseSequential(image.storage.bytes)
     CFuse_installOneLineLogger()
     let context = FUSEContext(
       fileSystem: CramfsFileSystem(image: image, cacheBytes: options.cacheBytes), timeout: cacheTimeout, maxRead: maxRequest)
@@ -73,6 +74,15 @@ public enum FUSESession {
     if result < 0 {
       throw CramfsError(.io, "the FUSE session ended with an error: \(String(cString: strerror(-result)))")
     }
+  }
+
+  /// Tells the kernel the mapped image is mostly read in order (files are laid out in tree order), so page
+  /// faults on it read ahead in growing windows instead of 128 KiB around each fault.
+  static func adviseSequential(_ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = Int(bitPattern: base) & ~(page - 1)
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(bitPattern: base) + bytes.count - start, MADV_SEQUENTIAL)
   }
 
   /// Escapes `,` and `\` for a `-o` value.

@@ -46,7 +46,6 @@ enum Operations {
     connection.pointee.want &= ~UInt32(FUSE_CAP_AUTO_INVAL_DATA)
     // libfuse derives the kernel's max_pages (the largest read) from max_write.
     connection.pointee.max_write = UInt32(FUSESession.maxRequest)
-    connection.pointee.max_read = 0
     connection.pointee.max_background = 64
     connection.pointee.congestion_threshold = 48
   }
