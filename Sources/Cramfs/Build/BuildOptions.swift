@@ -58,6 +58,9 @@ public struct BuildOptions: Sendable {
   /// be direct + uncompressed: the kernel's `read()` returns zeros for such a page (mmap is right).
   /// Turn off only for kernels with the defect fixed.
   public var readBugGuard = true
+  /// A device table (`-D`) applied to the scanned tree before deduplication and layout: device nodes,
+  /// fifos, directories and owners made in the image only (see ``SourceTree/apply(_:)``); nil for none.
+  public var deviceTable: DeviceTable?
   /// Turn warnings (truncated owners, device numbers) into errors.
   public var warningsAreErrors = false
   /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.

@@ -6,7 +6,7 @@
 
 /// Builds cramfs images from host directory trees.
 ///
-/// The pipeline: scan (``SourceTree``, `lstat`) → deduplicate (same type, mode and owner only) →
+/// The pipeline: scan (``SourceTree``, `lstat`) → apply the device table, if any → deduplicate (same type, mode and owner only) →
 /// choose XIP blocks (``XIPSelector``) → plan (``ImageLayout``, pure) → compress blocks on all cores → write in order to a temporary file →
 /// rename into place.
 ///
@@ -29,7 +29,8 @@ public enum ImageBuilder {
   {
     try options.validate()
     try checkDestination(image)
-    let tree = try SourceTree.scan(directory, options: options)
+    var tree = try SourceTree.scan(directory, options: options)
+    if let table = options.deviceTable { try tree.apply(table) }
     var report = BuildReport()
     report.warnings = tree.warnings
     if options.warningsAreErrors, let first = tree.warnings.first {

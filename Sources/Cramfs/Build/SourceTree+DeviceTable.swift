@@ -1,0 +1,185 @@
+extension SourceTree {
+  /// Applies a device table to the scanned tree, in memory (nothing on the host changes).
+  ///
+  ///     var tree = try SourceTree.scan("rootfs", options: options)
+  ///     try tree.apply(try DeviceTable(contentsOf: "device_table.txt"))
+  ///
+  /// Lines apply in table order, so a `d` line can make the parent of later lines. For each entry a line
+  /// names:
+  /// - Its parent directories must exist, in the scanned tree or made by an earlier `d` line (as in
+  ///   cramfs-tools, which stops with "could not find parent"); they are not made implicitly.
+  /// - An existing entry of the line's type gets the line's mode and owner, and a device the line's device
+  ///   number (cramfs-tools keeps a device's old number; the table is the more likely intent). `d /` changes
+  ///   the root.
+  /// - An existing entry of another type is an error: cramfs-tools would add a second entry of the same
+  ///   name, which the kernel's sorted lookup cannot tell apart.
+  /// - A missing entry is made (`d`, `c`, `b`, `p`) or is an error (`f`).
+  ///
+  /// Owners are stored as given, even with ``BuildOptions/squashOwners`` (cramfs-tools turns squashing off
+  /// for the table). uid, gid and device numbers that do not fit the format add the same warnings as for
+  /// host entries. New entries go where the scan would have put them (children sorted by bytes, entries in
+  /// pre-order), so the image is the one built from a tree holding those entries for real.
+  ///
+  /// - Throws: ``CramfsError`` whose message starts with `table:line:`: ``CramfsError/Code/notFound`` for
+  ///   a missing parent or `f` file, ``CramfsError/Code/wrongType`` for a type clash or a parent that is
+  ///   not a directory, ``CramfsError/Code/limitExceeded`` for a series name over 252 bytes. The tree is
+  ///   unchanged on error.
+  public mutating func apply(_ table: DeviceTable) throws(CramfsError) {
+    var copy = self
+    var added = false
+    for line in table.lines {
+      for (components, minor) in line.expanded {
+        added =
+          try copy.applyEntry(line, components: components, minor: minor, source: table.source)
+          || added
+      }
+    }
+    if added { copy.reorder() }
+    self = copy
+  }
+
+  /// Applies one entry of a line; returns whether an entry was added.
+  private mutating func applyEntry(
+    _ line: DeviceTable.Line, components: [[UInt8]], minor: UInt32, source: String
+  ) throws(CramfsError) -> Bool {
+    let imagePath = "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+    let location = "\(source):\(line.number)"
+    let type = line.kind.fileType
+    var parent = 0
+    var index: Int? = 0
+    for (depth, component) in components.enumerated() {
+      guard let current = index else {
+        let missing =
+          "/" + components[..<depth].map { String(decoding: $0, as: UTF8.self) }.joined(
+            separator: "/")
+        throw CramfsError(
+          .notFound,
+          "\(location): parent directory \(missing) of \(imagePath) does not exist (add a d line for it before this one)"
+        )
+      }
+      guard entries[current].type == .directory else {
+        let what = entries[current].type.description
+        throw CramfsError(
+          .wrongType,
+          "\(location): \(prefixPath(components, depth)) is a \(what), not a directory, so it cannot hold \(imagePath)",
+          path: entries[current].path)
+      }
+      parent = current
+      index = child(named: component, of: current)
+    }
+    let device =
+      type.isDevice ? DeviceNumber(major: line.major, minor: minor) : nil
+    let mode = type.rawValue | line.permissions
+    if let existing = index {
+      guard entries[existing].type == type else {
+        throw CramfsError(
+          .wrongType,
+          "\(location): \(imagePath) is a \(entries[existing].type) in the tree; the table makes it a \(type)",
+          path: entries[existing].path)
+      }
+      let path = entries[existing].path
+      // The table's owner and device replace the scanned ones, and so do their warnings.
+      warnings.removeAll { $0.path == path && $0.kind != .readBugGuard }
+      entries[existing].mode = mode
+      entries[existing].uid = line.uid
+      entries[existing].gid = line.gid
+      if type.isDevice { entries[existing].device = device }
+      addWarnings(for: existing, location: location)
+      return false
+    }
+    guard line.kind != .file else {
+      throw CramfsError(
+        .notFound,
+        "\(location): \(imagePath) does not exist; f lines only change files that are in the tree")
+    }
+    let name = components[components.count - 1]
+    var hostPath = entries[parent].pathBytes
+    if hostPath.last != UInt8(ascii: "/") { hostPath.append(UInt8(ascii: "/")) }
+    hostPath.append(contentsOf: name)
+    try SourceTree.checkName(name, path: "\(location): \(imagePath)")
+    entries.append(
+      SourceEntry(
+        name: name, pathBytes: hostPath, type: type, mode: mode, uid: line.uid, gid: line.gid,
+        dataSize: 0, device: device))
+    let new = entries.count - 1
+    let position = entries[parent].children.partitioningIndex {
+      !entries[$0].name.lexicographicallyPrecedes(name)
+    }
+    entries[parent].children.insert(new, at: position)
+    addWarnings(for: new, location: location)
+    return true
+  }
+
+  private func prefixPath(_ components: [[UInt8]], _ count: Int) -> String {
+    "/" + components[..<count].map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+  }
+
+  /// The index of the child of `directory` named `name` (children are sorted by bytes).
+  private func child(named name: [UInt8], of directory: Int) -> Int? {
+    let children = entries[directory].children
+    let position = children.partitioningIndex { !entries[$0].name.lexicographicallyPrecedes(name) }
+    guard position < children.count, entries[children[position]].name == name else { return nil }
+    return children[position]
+  }
+
+  /// The owner and device warnings the scan gives for host entries.
+  private mutating func addWarnings(for index: Int, location: String) {
+    let entry = entries[index]
+    if entry.uid > Inode.maxUID {
+      warnings.append(
+        BuildWarning(
+          kind: .uidTruncated, path: entry.path,
+          message: "uid \(entry.uid) truncated to \(entry.uid & 0xFFFF) (16 bits) (\(location))"))
+    }
+    if entry.gid > Inode.maxGID {
+      warnings.append(
+        BuildWarning(
+          kind: .gidTruncated, path: entry.path,
+          message: "gid \(entry.gid) truncated to \(entry.gid & 0xFF) (8 bits) (\(location))"))
+    }
+    if let device = entry.device, !device.fitsInode {
+      let stored = DeviceNumber(inodeSize: device.inodeSize)
+      warnings.append(
+        BuildWarning(
+          kind: .deviceTruncated, path: entry.path,
+          message:
+            "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored) (\(location))"
+        ))
+    }
+  }
+
+  /// Puts the entries back in pre-order (added entries were appended), renumbering children.
+  private mutating func reorder() {
+    var order: [Int] = []
+    order.reserveCapacity(entries.count)
+    var stack = [0]
+    while let index = stack.popLast() {
+      order.append(index)
+      stack.append(contentsOf: entries[index].children.reversed())
+    }
+    var newIndex = [Int](repeating: 0, count: entries.count)
+    for (position, old) in order.enumerated() { newIndex[old] = position }
+    entries = order.map { old in
+      var entry = entries[old]
+      entry.children = entry.children.map { newIndex[$0] }
+      return entry
+    }
+  }
+}
+
+extension Array {
+  /// The first index whose element satisfies `belongsInSecondPartition`, for an array partitioned by it.
+  fileprivate func partitioningIndex(where belongsInSecondPartition: (Element) -> Bool) -> Int {
+    var low = 0
+    var high = count
+    while low < high {
+      let middle = low + (high - low) / 2
+      if belongsInSecondPartition(self[middle]) {
+        high = middle
+      } else {
+        low = middle + 1
+      }
+    }
+    return low
+  }
+}
