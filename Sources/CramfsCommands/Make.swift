@@ -14,6 +14,9 @@ extension CramfsCommand {
         Execute in place: --xip PATTERN stores matching files whole, page aligned and uncompressed; -X (8-byte \
         aligned) or -X -X (page aligned) does so for the read-only PT_LOAD segments of ELF files. XIP blocks \
         go in one area after the compressed data, so alignment padding is paid rarely (-v reports it). \
+        -D FILE applies a cramfs-tools device table to the scanned tree: device nodes, fifos, directories \
+        and owners exist in the image only, so no root is needed; a malformed table is a usage error naming \
+        its line. \
         Exit status: 0 success, 8 error, 16 usage.
         """)
 

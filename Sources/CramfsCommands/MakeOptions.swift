@@ -86,6 +86,14 @@ public struct MakeOptions: ParsableArguments {
   public var noReadBugGuard = false
 
   @Option(
+    name: [.customShort("D"), .customLong("device-table")],
+    help: ArgumentHelp(
+      "Device table (cramfs-tools format): device nodes, fifos, directories and owners made in the image "
+        + "only, one 'name type mode uid gid major minor start inc count' line each.",
+      valueName: "file"))
+  public var deviceTable: String?
+
+  @Option(
     name: .customLong("level"),
     help: "Compression level (libdeflate 1-12, default 6; zlib 1-9, default 6).")
   public var level: Int?
@@ -125,7 +133,8 @@ public struct MakeOptions: ParsableArguments {
 
   /// The library options these flags stand for.
   ///
-  /// - Throws: ``CramfsError/Code/invalidArgument`` for a bad value (a usage error).
+  /// - Throws: ``CramfsError/Code/invalidArgument`` for a bad value (a usage error), including a malformed
+  ///   device table (naming its line); ``CramfsError/Code/io`` for a device table that cannot be read.
   public func buildOptions() throws(CramfsError) -> BuildOptions {
     var options = BuildOptions()
     options.blockSize = blockSize
@@ -164,6 +173,7 @@ public struct MakeOptions: ParsableArguments {
     default:
       throw CramfsError(.invalidArgument, "give either -X or --xip-elf, not both")
     }
+    if let deviceTable { options.deviceTable = try DeviceTable(contentsOf: deviceTable) }
     options.readBugGuard = !noReadBugGuard
     options.level = level
     if let jobs { options.jobs = jobs }

@@ -9,16 +9,7 @@ struct Mkcramfs: ParsableCommand {
 
   @OptionGroup var options: MakeOptions
 
-  @Option(
-    name: .customShort("D"),
-    help: ArgumentHelp("Device table (cramfs-tools; not supported yet).", valueName: "file"))
-  var deviceTable: String?
-
   func run() throws {
-    if deviceTable != nil {
-      printToolError("-D is not supported yet", tool: "mkcramfs")
-      throw ExitCode.usageError
-    }
     try options.run(tool: "mkcramfs")
   }
 }
