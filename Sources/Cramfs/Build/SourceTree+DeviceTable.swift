@@ -96,7 +96,11 @@ extension SourceTree {
     var hostPath = entries[parent].pathBytes
     if hostPath.last != UInt8(ascii: "/") { hostPath.append(UInt8(ascii: "/")) }
     hostPath.append(contentsOf: name)
-    try SourceTree.checkName(name, path: "\(location): \(imagePath)")
+    guard name.count <= Inode.maxNameLength else {
+      throw CramfsError(
+        .limitExceeded,
+        "\(location): \(imagePath): name is \(name.count) bytes; the limit is \(Inode.maxNameLength)")
+    }
     entries.append(
       SourceEntry(
         name: name, pathBytes: hostPath, type: type, mode: mode, uid: line.uid, gid: line.gid,
