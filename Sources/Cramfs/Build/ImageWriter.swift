@@ -95,17 +95,10 @@ struct ImageWriter {
       entry: SourceEntry(
         name: [], pathBytes: Array(path.utf8), type: .regular, mode: 0, uid: 0, gid: 0,
         dataSize: insertedFileSize))
-    let chunkSize = 1 << 20
-    let chunk = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: min(chunkSize, insertedFileSize), alignment: 16)
-    defer { chunk.deallocate() }
     var done = 0
-    while done < insertedFileSize {
-      let count = min(chunkSize, insertedFileSize - done)
-      let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<count])
-      try source.read(at: done, into: part)
-      try output.write(Array(part)[...], at: offset + done)
-      done += count
+    try DataSource.file(source).forEachChunk(size: insertedFileSize) { chunk throws(CramfsError) in
+      try output.write(Array(chunk)[...], at: offset + done)
+      done += chunk.count
     }
   }
 }

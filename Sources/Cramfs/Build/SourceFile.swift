@@ -128,12 +128,12 @@ enum Deduplicator {
     return duplicateOf
   }
 
-  private static let chunkSize = 1 << 20
+  private static let chunkSize = DataSource.chunkSize
 
   private static func checksum(_ entry: SourceEntry) throws(CramfsError) -> UInt32 {
     let source = try DataSource(entry: entry)
     var crc: UInt32 = 0
-    try forEachChunk(of: source, size: entry.dataSize) { chunk in
+    try source.forEachChunk(size: entry.dataSize) { chunk in
       crc = crc32Checksum(chunk, continuing: crc)
     }
     return crc
@@ -147,7 +147,7 @@ enum Deduplicator {
     defer { buffer.deallocate() }
     var offset = 0
     var equal = true
-    try forEachChunk(of: sourceA, size: a.dataSize) { chunk throws(CramfsError) in
+    try sourceA.forEachChunk(size: a.dataSize) { chunk throws(CramfsError) in
       guard equal else { return }
       let other = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chunk.count])
       try sourceB.read(at: offset, into: other)
@@ -156,18 +156,21 @@ enum Deduplicator {
     }
     return equal
   }
+}
 
-  private static func forEachChunk(
-    of source: DataSource, size: Int, _ body: (UnsafeRawBufferPointer) throws(CramfsError) -> Void
-  ) throws(CramfsError) {
-    let buffer = UnsafeMutableRawBufferPointer.allocate(
-      byteCount: min(chunkSize, size), alignment: 16)
+extension DataSource {
+  /// Bytes read at a time when a source is streamed.
+  static let chunkSize = 1 << 20
+
+  /// Calls `body` with the source's first `size` bytes, a chunk at a time, through one reused buffer.
+  func forEachChunk(size: Int, _ body: (UnsafeRawBufferPointer) throws(CramfsError) -> Void) throws(CramfsError) {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, min(Self.chunkSize, size)), alignment: 16)
     defer { buffer.deallocate() }
     var offset = 0
     while offset < size {
-      let count = min(chunkSize, size - offset)
+      let count = min(Self.chunkSize, size - offset)
       let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-      try source.read(at: offset, into: chunk)
+      try read(at: offset, into: chunk)
       try body(UnsafeRawBufferPointer(chunk))
       offset += count
     }
