@@ -5,8 +5,9 @@
 #endif
 import Synchronization
 
-/// Runs `body(index)` for every index in `0..<count` on `threads` threads (plain pthreads: the work is
-/// blocking file I/O, which must not occupy Swift concurrency's cooperative pool).
+/// Runs `body(index)` for every index in `0..<count` on `threads` threads. Plain pthreads: the extractor's
+/// work is blocking file I/O and the checker's is long CPU work, neither of which belongs on Swift
+/// concurrency's cooperative pool.
 enum ParallelRunner {
   private final class Job: Sendable {
     let next = Atomic<Int>(0)
