@@ -39,7 +39,9 @@ extension CramfsFileSystem {
           } catch {
             throw error.atFileOffset(index * blockSize)
           }
-          cache.insert(key, from: UnsafeRawPointer(output.baseAddress!), count: blockLength)
+          // A block read whole lands in the kernel's page cache (kept: the image never changes), so only
+          // blocks read in parts, which the next request will want again, go in this cache.
+          if !whole { cache.insert(key, from: UnsafeRawPointer(output.baseAddress!), count: blockLength) }
           if !whole { target.copyMemory(from: scratch.baseAddress! + within, byteCount: take) }
         }
       } else {
