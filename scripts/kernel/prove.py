@@ -1,17 +1,32 @@
 #!/usr/bin/env python3
-"""The kernel's proof: boots a real Linux 6.1 (built by build-kernel) under QEMU and lets its cramfs driver
-read images, through a virtio block device and through an MTD window in physical memory (the XIP path).
+"""The kernel's proof on a matrix of targets: for each target (scripts/kernel/targets/<TARGET>/target.py) it
+builds the target's kernel once (cached), builds images of the target's embedded tree (or of --tree DIR),
+boots the kernel under QEMU and lets its cramfs driver read every image through a virtio block device and,
+where the image fits, through memory-mapped flash (MTD: the XIP path).
 
-For every image: every entry seen by the kernel must equal the source tree (type, mode, owner, size, device
-numbers, link target, content through read() and through mmap()), and on the MTD mount each regular file's
-mapping class from /proc/self/smaps (pf = whole file direct, mm = partial, neither = none) must equal what
-`cramfs xip --base WINDOW` predicts. On the block-device mount nothing may be mapped directly.
+Checks, per image and mount: every entry the kernel shows equals the source tree (type, mode, owner, size,
+device numbers, link target, content through read() and through mmap()); inode number, st_blocks and
+st_nlink equal what `cramfs list` reports (blocks by the kernel's rule, (size - 1) / 512 + 1 for entries
+with data); `cramfs xip` reports the target's page size; on flash each regular file's mapping class
+(from /proc/self/smaps: pf = whole, mm = partial) equals `cramfs xip --base SLOT_BASE`'s prediction; on a
+block device nothing maps directly. An image built with --no-read-bug-guard must show the kernel's read()
+defect (the last page of a whole-direct file whose size is a page multiple reads as zeros; a direct mmap is
+right) on kernels that have it.
 
-Usage: prove.py --cramfs PATH/TO/cramfs IMAGE=TREE [IMAGE=TREE ...]
-Prints one line per disagreement and ends with 'kernel-proof: N passed, M failed'.
+A target module defines NAME, PAGE_SIZE, BYTE_ORDER, FLASH_SLOTS, build_kernel(cache_dir), cross_cc(),
+assemble_tree(dest) and boot(artifacts, initramfs, disks, flash, work, timeout); optionally
+extra_images(cramfs, tree, work) -> [(image, tree, flags)] with flags from {"squash" (built with -q),
+"defect" (built with --no-read-bug-guard)}, FLASH_REFILL = True (the guest refills one RAM-window slot
+per flash image, so all flash images fit one boot) and TIMEOUT (seconds per boot). See proofkit.py.
+
+Prints one line per disagreement, then per target
+  kernel-proof: TARGET: N passed, M failed; files whole/partial/none W/P/X; direct pages D
+(W/P/X: regular files the kernel mapped so on flash; D: their direct pages) and at the end
+  kernel-proof: N passed, M failed
+Exits non-zero if anything failed.
 """
 import argparse
-import gzip
+import importlib.util
 import json
 import os
 import shutil
@@ -22,28 +37,35 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WINDOW = 0x18000000       # CONFIG_MTD_PHYSMAP_START and the memmap= reservation
-WINDOW_SIZE = 64 << 20    # CONFIG_MTD_PHYSMAP_LEN
+sys.path.insert(0, HERE)
+from proofkit import TargetError, make_initramfs  # noqa: E402
+
+CACHE_ROOT = os.environ.get("CRAMFS_KERNEL_CACHE", "/var/cache/swift-cramfs/kernel")
+FNV_BASIS = 0xCBF29CE484222325
 
 
-def fnv1a(data, h=0xCBF29CE484222325):
+def fnv1a(data, h=FNV_BASIS):
     for b in data:
         h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return h
 
 
 def fnv1a_file(path):
-    h = 0xCBF29CE484222325
+    h = FNV_BASIS
     with open(path, "rb") as f:
-        while True:
-            chunk = f.read(1 << 16)
-            if not chunk:
-                return h
+        while chunk := f.read(1 << 16):
             h = fnv1a(chunk, h)
+    return h
+
+
+def image_id(path):
+    """What the guest prints after IMAGE vdX: the hash of the image's first 4096 bytes."""
+    with open(path, "rb") as f:
+        return f"{fnv1a(f.read(4096)):016x}"
 
 
 def source_manifest(tree, squash=False):
-    """What the kernel should show for each entry of `tree`, in the probe's fields."""
+    """What the kernel should show for each entry of `tree`, in the guest's first nine fields."""
     manifest = {}
     for dirpath, dirnames, filenames in os.walk(tree):
         for name in dirnames + filenames:
@@ -62,152 +84,284 @@ def source_manifest(tree, squash=False):
     return manifest
 
 
-def make_initramfs(work):
-    root = os.path.join(work, "initramfs")
-    os.makedirs(os.path.join(root, "bin"))
-    shutil.copy(os.path.join(HERE, "guest", "init"), os.path.join(root, "init"))
-    os.chmod(os.path.join(root, "init"), 0o755)
-    shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
-    subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Werror", "-o", os.path.join(root, "bin", "probe"),
-                    os.path.join(HERE, "guest", "probe.c")], check=True)
-    listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
-    archive = subprocess.run(["cpio", "--quiet", "-o", "-H", "newc"], cwd=root, input=listing, check=True,
-                             capture_output=True).stdout
-    path = os.path.join(work, "initramfs.cpio.gz")
-    with gzip.open(path, "wb") as f:
-        f.write(archive)
-    return path
-
-
-def boot(kernel, initramfs, images, work, timeout):
-    console = os.path.join(work, "console.log")
-    data = os.path.join(work, "data.log")
-    append = (f"console=ttyS0 panic=-1 memmap={WINDOW_SIZE >> 20}M${WINDOW:#x} "
-              f"phram.phram=phram-window,{WINDOW:#x},{WINDOW_SIZE >> 20}Mi "
-              'dyndbg="file fs/cramfs/inode.c +p"')
-    command = ["qemu-system-x86_64", "-m", "512M", "-smp", "1", "-display", "none", "-monitor", "none",
-               "-no-reboot", "-kernel", kernel, "-initrd", initramfs, "-append", append,
-               "-serial", f"file:{console}", "-serial", f"file:{data}"]
-    for image in images:
-        command += ["-drive", f"file={image},format=raw,if=virtio,readonly=on"]
-    started = time.monotonic()
-    try:
-        subprocess.run(command, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        print(f"kernel-proof: the guest did not finish within {timeout} s", file=sys.stderr)
-    elapsed = time.monotonic() - started
-    with open(data, errors="replace") as f:
-        lines = f.read().splitlines()
-    with open(console, errors="replace") as f:
-        console_text = f.read()
-    return lines, console_text, elapsed
-
-
 def parse(lines):
-    """{disk: {"blockdev"|"mtd": {"mounted": bool, "entries": {path: fields}}}}"""
-    results, disk = {}, None
+    """The guest's lines -> ([(disk, id, mount)], [(mtd name, mount)], finished), where a mount is
+    {"mounted": bool, "error": str, "entries": {path: fields}}."""
+    images, flashes, current, finished = [], [], None, False
     for line in lines:
         line = line.rstrip("\r")
         if line.startswith("IMAGE "):
-            disk = line.split()[1]
-            results[disk] = {"blockdev": {"mounted": False, "entries": {}}, "mtd": {"mounted": False, "entries": {}}}
-        elif line.startswith("MOUNT ") and disk:
-            _, how, status = line.split()
-            results[disk][how]["mounted"] = status == "ok"
-        elif line.startswith("ENTRY\t") and disk:
+            _, disk, ident = line.split(" ", 2)
+            current = {"mounted": False, "error": "no MOUNT line", "entries": {}}
+            images.append((disk, ident, current))
+        elif line.startswith("FLASH "):
+            current = {"mounted": False, "error": "no MOUNT line", "entries": {}}
+            flashes.append((line[6:], current))
+        elif line.startswith("MOUNT ") and current is not None:
+            words = line.split(" ", 3)
+            current["mounted"] = words[2] == "ok"
+            current["error"] = words[3] if len(words) > 3 else ""
+        elif line.startswith("ENTRY\t") and current is not None:
             fields = line.split("\t")
-            results[disk][fields[1]]["entries"][fields[2]] = fields[3:]
-    return results
+            current["entries"][fields[2]] = fields[3:]
+        elif line == "END":
+            finished = True
+    return images, flashes, finished
+
+
+def load_target(name):
+    path = os.path.join(HERE, "targets", name, "target.py")
+    spec = importlib.util.spec_from_file_location(f"target_{name.replace('-', '_').replace('.', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(command, **kwargs):
+    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+
+
+class Tally:
+    def __init__(self, target):
+        self.target, self.passed, self.failed = target, 0, 0
+
+    def check(self, ok, message):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {self.target}: {message}", flush=True)
+        return ok
+
+
+def build_images(target, cramfs, tree, work, user_tree):
+    """[(image, tree, flags)]: today's recipes at the target's page size and byte order, plus its extras."""
+    geometry = ["-b", str(target.PAGE_SIZE), "-N", target.BYTE_ORDER]
+    xip = ["--xip", "/bin/busybox", "--xip", "/lib/*", "--xip", "/etc/xip-*", "-X", "-X"]
+    images = []
+    for name, extra, flags in [("xip.img", xip, {"squash"}),
+                               ("xip-unguarded.img", xip + ["--no-read-bug-guard"], {"squash", "defect"}),
+                               ("compressed.img", [], {"squash"})]:
+        path = os.path.join(work, name)
+        run([cramfs, "make", "-q"] + geometry + extra + [tree, path])
+        images.append((path, tree, flags))
+    path = os.path.join(work, "mkfs.img")
+    run(["/usr/sbin/mkfs.cramfs", "-b", str(target.PAGE_SIZE), "-N", target.BYTE_ORDER, tree, path])
+    images.append((path, tree, set()))
+    if hasattr(target, "extra_images") and not user_tree:
+        images += [(i, t, set(f)) for i, t, f in target.extra_images(cramfs, tree, work)]
+    return images
+
+
+def plan_boots(target, images):
+    """Which images go to flash in which boot: [(disks, [(image, slot)])]. Every image goes through a block
+    device in the first boot; flash images fill the slots in order, more boots when they run out."""
+    slots = target.FLASH_SLOTS
+    refill = getattr(target, "FLASH_REFILL", False)
+    boots, current, free = [], [], list(range(len(slots)))
+    too_big = []
+    for image, _, _ in images:
+        size = os.path.getsize(image)
+        if not any(size <= s["capacity"] for s in slots):
+            too_big.append(image)
+            continue
+        fits = [i for i in free if size <= slots[i]["capacity"]]
+        if not fits:
+            boots.append(current)
+            current, free = [], list(range(len(slots)))
+            fits = [i for i in free if size <= slots[i]["capacity"]]
+        current.append((image, slots[fits[0]]))
+        if not refill:
+            free.remove(fits[0])
+    if current or not boots:
+        boots.append(current)
+    plan = [([i for i, _, _ in images] if n == 0 else [], flash) for n, flash in enumerate(boots)]
+    return plan, too_big
+
+
+def compare(tally, name, how, seen, expected, listing, prediction, defective, counts, page_size):
+    """The checks of one mount of one image."""
+    if not tally.check(seen["mounted"], f"{name}: mount through {how} failed ({seen['error']})"):
+        return
+    entries = seen["entries"]
+    tally.check(set(entries) == set(expected),
+                f"{name} ({how}): entries differ: missing {sorted(set(expected) - set(entries))[:5]}, "
+                f"extra {sorted(set(entries) - set(expected))[:5]}")
+    predicted = {f["path"]: f for f in prediction["files"]}
+    for path, want in expected.items():
+        got = entries.get(path)
+        if got is None:
+            continue
+        if len(got) < 13:
+            tally.check(False, f"{name} ({how}) {path}: short ENTRY line {got}")
+            continue
+        if path in defective:
+            # read() gets zeros for the last page; a direct mapping (MTD) is right, while on a block
+            # device mmap shares read()'s page cache and is wrong the same way.
+            mapped_ok = got[8] == want[8] if how == "mtd" else got[8] == got[7]
+            tally.check(got[:7] == want[:7] and got[7] != want[7] and mapped_ok,
+                        f"{name} ({how}) {path}: expected the kernel's read() defect, "
+                        f"kernel shows {got[:9]}, source has {want}")
+        else:
+            tally.check(got[:9] == want, f"{name} ({how}) {path}: kernel shows {got[:9]}, source has {want}")
+        # The kernel numbers inodes and counts blocks itself; `cramfs list` must agree.
+        listed = listing.get(path)
+        if listed is not None:
+            ino = listed["inode"]
+            blocks = (listed["size"] - 1) // 512 + 1 if ino % 4 == 0 and listed["size"] > 0 else 0
+            tally.check(got[10:13] == [str(ino), str(blocks), "1"],
+                        f"{name} ({how}) {path}: kernel shows ino/blocks/nlink {got[10:13]}, "
+                        f"cramfs list gives {[ino, blocks, 1]}")
+        else:
+            tally.check(False, f"{name}: cramfs list does not show {path}")
+        if want[0] != "f":
+            continue
+        mapping = got[9]
+        if how == "blockdev":
+            tally.check(mapping == "none", f"{name} (blockdev) {path}: mapped directly ({mapping})")
+        else:
+            counts[mapping] = counts.get(mapping, 0) + 1
+            file = predicted.get(path, {})
+            if mapping in ("whole", "partial"):
+                counts["direct"] += file.get("directPages", 0)
+            tally.check(mapping == file.get("mappingClass"),
+                        f"{name} (mtd) {path}: kernel maps {mapping}, cramfs xip predicted {file.get('mappingClass')}")
+
+
+def prove_target(target_name, cramfs, user_tree, timeout_override):
+    tally = Tally(target_name)
+    counts = {"whole": 0, "partial": 0, "none": 0, "direct": 0}
+
+    def summary():
+        print(f"kernel-proof: {target_name}: {tally.passed} passed, {tally.failed} failed; files whole/partial/none "
+              f"{counts['whole']}/{counts['partial']}/{counts['none']}; direct pages {counts['direct']}", flush=True)
+        return tally
+
+    work = tempfile.mkdtemp(prefix=f"cramfs-proof-{target_name}-")
+    try:
+        target = load_target(target_name)
+        started = time.monotonic()
+        artifacts = target.build_kernel(os.path.join(CACHE_ROOT, target.NAME))
+        built = time.monotonic() - started
+        if built > 5:
+            print(f"  {target_name}: kernel built in {built:.0f} s", flush=True)
+        if user_tree:
+            tree = user_tree
+        else:
+            tree = os.path.join(work, "tree")
+            target.assemble_tree(tree)
+        init = os.path.join(work, "init")
+        run(target.cross_cc() + ["-O2", "-static", "-Wall", "-o", init, os.path.join(HERE, "guest", "init.c")])
+        initramfs = make_initramfs(work, init)
+        images = build_images(target, cramfs, tree, work, user_tree)
+    except (TargetError, subprocess.CalledProcessError, OSError) as error:
+        detail = error.stderr.strip().splitlines()[-1:] if isinstance(error, subprocess.CalledProcessError) and error.stderr else []
+        tally.check(False, f"could not prepare the target: {error}{' (' + detail[0] + ')' if detail else ''}")
+        shutil.rmtree(work, ignore_errors=True)
+        return summary()
+
+    plan, too_big = plan_boots(target, images)
+    for image in too_big:
+        print(f"  {target_name}: {os.path.basename(image)} ({os.path.getsize(image)} bytes) is larger than every "
+              f"flash slot: block device only", flush=True)
+    timeout = timeout_override or getattr(target, "TIMEOUT", 1200)
+    by_image = {i: (t, f) for i, t, f in images}
+    base_of = {}
+    seen_blockdev, seen_flash = {}, {}
+    for number, (disks, flash) in enumerate(plan):
+        boot_work = os.path.join(work, f"boot{number}")
+        os.makedirs(boot_work)
+        try:
+            lines, console, seconds = target.boot(artifacts, initramfs, disks, [i for i, _ in flash], boot_work,
+                                                  timeout)
+        except (TargetError, subprocess.CalledProcessError, OSError) as error:
+            tally.check(False, f"boot {number + 1} failed: {error}")
+            continue
+        results, flashes, finished = parse(lines)
+        print(f"  {target_name}: boot {number + 1}: {len(disks)} block devices, {len(flash)} flash images, "
+              f"guest ran {seconds:.1f} s", flush=True)
+        if not tally.check(finished, f"boot {number + 1}: the guest did not finish (no END line)"):
+            tail = "\n".join("    " + l for l in console.splitlines()[-25:])
+            print(f"  {target_name}: last console lines:\n{tail}", flush=True)
+        unclaimed = list(results)
+        for image in disks:
+            ident = image_id(image)
+            match = next((r for r in unclaimed if r[1] == ident), None)
+            if match:
+                unclaimed.remove(match)
+                seen_blockdev[image] = match[2]
+        for index, (image, slot) in enumerate(flash):
+            base_of[image] = slot["base"]
+            if index < len(flashes):
+                seen_flash[image] = flashes[index][1]
+
+    direct_total = 0
+    for image, (tree_of, flags) in by_image.items():
+        name = os.path.basename(image)
+        base = base_of.get(image, target.FLASH_SLOTS[0]["base"] if target.FLASH_SLOTS else 0)
+        try:
+            prediction = json.loads(run([cramfs, "xip", "--json", "--base", str(base), image]).stdout)
+            listing = {e["path"]: e for e in json.loads(run([cramfs, "list", "-R", "--json", image]).stdout)}
+        except subprocess.CalledProcessError as error:
+            tally.check(False, f"{name}: cramfs xip/list failed: {error.stderr.strip()[:200]}")
+            continue
+        tally.check(prediction["pageSize"] == target.PAGE_SIZE,
+                    f"{name}: cramfs xip reports page size {prediction['pageSize']}, the kernel's is {target.PAGE_SIZE}")
+        expected = source_manifest(tree_of, squash="squash" in flags)
+        defective = set()
+        if "defect" in flags:
+            defective = {f["path"] for f in prediction["files"] if f["mappingClass"] == "whole"
+                         and f["size"] % target.PAGE_SIZE == 0}
+            if user_tree and not defective:
+                print(f"  {target_name}: {name}: no whole-direct file of a page-multiple size to show the read() "
+                      f"defect with", flush=True)
+            else:
+                tally.check(len(defective) > 0, f"{name}: no file to show the read() defect with")
+        before = dict(counts)
+        for how, seen in (("blockdev", seen_blockdev.get(image)), ("mtd", seen_flash.get(image))):
+            if how == "mtd" and image not in base_of:
+                continue
+            if not tally.check(seen is not None, f"{name}: the guest never reached it through {how}"):
+                continue
+            compare(tally, name, how, seen, expected, listing, prediction, defective, counts, target.PAGE_SIZE)
+        direct_total += counts["direct"] - before["direct"]
+        where = f"flash at {base:#x}" if image in base_of else "block device only"
+        print(f"  {target_name}: {name}: {len(expected)} entries, {where}; mapped whole/partial/none "
+              f"{counts['whole'] - before['whole']}/{counts['partial'] - before['partial']}/"
+              f"{counts['none'] - before['none']}, direct pages {counts['direct'] - before['direct']}; "
+              f"predicted {prediction['directPages']} direct pages, {prediction['bytesSaved']} bytes of RAM saved",
+              flush=True)
+    if target.FLASH_SLOTS and any(i in base_of for i in by_image):
+        tally.check(counts["whole"] > 0 and counts["partial"] > 0,
+                    f"flash mapped {counts['whole']} files whole and {counts['partial']} partially; "
+                    f"the proof needs at least one of each")
+    shutil.rmtree(work, ignore_errors=True)
+    return summary()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cramfs", required=True, help="the cramfs executable (for `cramfs xip`)")
-    parser.add_argument("--kernel", help="a bzImage; default: build-kernel's")
-    parser.add_argument("--timeout", type=int, default=900)
-    parser.add_argument("--squash", action="append", default=[], help="IMAGE built with -q (owners 0)")
-    parser.add_argument("--defect", action="append", default=[],
-                        help="IMAGE built with --no-read-bug-guard: its whole-direct files whose size is a multiple of "
-                             "the page must show the kernel's read() defect (last page read as zeros, mmap right)")
-    parser.add_argument("pairs", nargs="+", metavar="IMAGE=TREE")
+    parser.add_argument("--targets", help="comma-separated target names (default: every targets/*/target.py)")
+    parser.add_argument("--tree", help="prove images of this tree instead of each target's embedded tree")
+    parser.add_argument("--timeout", type=int, help="seconds per boot (default: the target's, or 1200)")
+    parser.add_argument("cramfs", help="the cramfs executable")
     args = parser.parse_args()
-
-    kernel = args.kernel or subprocess.run([os.path.join(HERE, "build-kernel")], check=True, capture_output=True,
-                                           text=True).stdout.strip()
-    work = tempfile.mkdtemp(prefix="cramfs-kernel-proof-")
-    pairs = [p.split("=", 1) for p in args.pairs]
-    for image, _ in pairs:
-        if os.path.getsize(image) > WINDOW_SIZE:
-            sys.exit(f"kernel-proof: {image} is larger than the {WINDOW_SIZE >> 20} MiB window")
-    lines, console, elapsed = boot(kernel, make_initramfs(work), [i for i, _ in pairs], work, args.timeout)
-    results = parse(lines)
-
+    available = sorted(d for d in os.listdir(os.path.join(HERE, "targets"))
+                       if os.path.isfile(os.path.join(HERE, "targets", d, "target.py")))
+    names = args.targets.split(",") if args.targets else available
+    cramfs = os.path.realpath(args.cramfs)
+    tree = os.path.realpath(args.tree) if args.tree else None
     passed = failed = 0
-    def check(ok, message):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-        else:
+    for name in names:
+        if name not in available:
+            print(f"FAIL {name}: no such target (have {', '.join(available)})")
+            print(f"kernel-proof: {name}: 0 passed, 1 failed; files whole/partial/none 0/0/0; direct pages 0",
+                  flush=True)
             failed += 1
-            print(f"FAIL {message}")
-
-    for index, (image, tree) in enumerate(pairs):
-        disk = "vd" + chr(ord("a") + index)
-        name = os.path.basename(image)
-        expected = source_manifest(tree, squash=image in args.squash)
-        prediction = json.loads(subprocess.run([args.cramfs, "xip", "--json", "--base", str(WINDOW), image],
-                                               check=True, capture_output=True, text=True).stdout)
-        predicted = {f["path"]: f["mappingClass"] for f in prediction["files"]}
-        # Files whose full-size last page is stored direct: read() of that page gives zeros on 6.1.
-        defective = {f["path"] for f in prediction["files"] if image in args.defect and f["mappingClass"] == "whole"
-                     and f["size"] % prediction["pageSize"] == 0}
-        if image in args.defect:
-            check(len(defective) > 0, f"{name}: no file to show the read() defect with")
-        result = results.get(disk)
-        check(result is not None, f"{name}: the guest never reached {disk}")
-        if result is None:
             continue
-        counts = {"whole": 0, "partial": 0, "none": 0}
-        for how in ("blockdev", "mtd"):
-            seen = result[how]
-            check(seen["mounted"], f"{name}: mount through {how} failed")
-            if not seen["mounted"]:
-                continue
-            entries = seen["entries"]
-            check(set(entries) == set(expected),
-                  f"{name} ({how}): entries differ: missing {sorted(set(expected) - set(entries))[:5]}, "
-                  f"extra {sorted(set(entries) - set(expected))[:5]}")
-            for path, want in expected.items():
-                got = entries.get(path)
-                if got is None:
-                    continue
-                if path in defective:
-                    # read() gets zeros for the last page; a direct mapping (MTD) is right, while on a block
-                    # device mmap shares read()'s page cache and is wrong the same way.
-                    mapped_ok = got[8] == want[8] if how == "mtd" else got[8] == got[7]
-                    check(got[:7] == want[:7] and got[7] != want[7] and mapped_ok,
-                          f"{name} ({how}) {path}: expected the kernel's read() defect, "
-                          f"kernel shows {got[:9]}, source has {want}")
-                else:
-                    check(got[:9] == want, f"{name} ({how}) {path}: kernel shows {got[:9]}, source has {want}")
-                if want[0] != "f":
-                    continue
-                mapping = got[9]
-                if how == "blockdev":
-                    check(mapping == "none", f"{name} (blockdev) {path}: mapped directly ({mapping})")
-                else:
-                    counts[mapping] = counts.get(mapping, 0) + 1
-                    check(mapping == predicted.get(path),
-                          f"{name} (mtd) {path}: kernel maps {mapping}, cramfs xip predicted {predicted.get(path)}")
-        print(f"kernel-proof: {name}: {len(expected)} entries, regular files mapped whole/partial/none on MTD: "
-              f"{counts['whole']}/{counts['partial']}/{counts['none']}, predicted direct pages "
-              f"{sum(f['directPages'] for f in prediction['files'])}, RAM saved {prediction['bytesSaved']} bytes")
-    print(f"kernel-proof: guest ran {elapsed:.1f} s")
-    if failed:
-        tail = "\n".join(console.splitlines()[-40:])
-        print(f"kernel-proof: last console lines:\n{tail}")
+        tally = prove_target(name, cramfs, tree, args.timeout)
+        passed, failed = passed + tally.passed, failed + tally.failed
     print(f"kernel-proof: {passed} passed, {failed} failed")
-    shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 

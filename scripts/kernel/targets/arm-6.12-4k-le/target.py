@@ -1,0 +1,60 @@
+"""32-bit ARM (ARMv7, little-endian, 4 KiB pages), Linux 6.12 on `qemu-system-arm -M virt,highmem=off
+-cpu cortex-a15`. Images sit in the machine's real CFI NOR flash: QEMU emulates Intel CFI flash at a
+physical address, so `mount -t cramfs mtd:NAME` maps files through mtd_point as on a board. The second 64 MiB
+bank is the flash slot once the device tree gives it a node of its own (proofkit.split_flash_node).
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from proofkit import (TargetError, build_linux, make_results_disk, pad_to, read_results, run_qemu,  # noqa: E402
+                      split_flash_node)
+
+NAME = "arm-6.12-4k-le"
+PAGE_SIZE = 4096
+BYTE_ORDER = "little"
+HERE = os.path.dirname(os.path.abspath(__file__))
+BANK = 64 << 20
+# virt's pflash banks: unit 0 at 0, unit 1 at 64 MiB. A unit 0 drive counts as firmware (QEMU would run
+# it instead of booting -kernel directly), so only bank 1 holds images; bank 0 is disabled in the tree.
+FLASH_SLOTS = [{"mtd": "cramfs_flash", "base": 0x04000000, "capacity": BANK}]
+MACHINE = ["qemu-system-arm", "-M", "virt,highmem=off", "-cpu", "cortex-a15", "-m", "256M", "-smp", "1"]
+TRIPLET = "arm-linux-gnueabihf"
+
+
+def build_kernel(cache_dir):
+    if not shutil.which(f"{TRIPLET}-gcc"):
+        raise TargetError(f"{TRIPLET}-gcc missing (apt-get install gcc-{TRIPLET})")
+    return build_linux(cache_dir, "linux-source-6.12", [os.path.join(HERE, "kernel.config")],
+                       ["ARCH=arm", f"CROSS_COMPILE={TRIPLET}-"], "zImage",
+                       {"kernel": "arch/arm/boot/zImage"}) | {"dtb": None}
+
+
+def cross_cc():
+    return [f"{TRIPLET}-gcc"]
+
+
+def assemble_tree(dest):
+    subprocess.run([os.path.join(HERE, "tree"), dest], check=True)
+
+
+def boot(artifacts, initramfs, disks, flash, work, timeout):
+    dtb = split_flash_node(MACHINE + ["-display", "none"], work, [None, FLASH_SLOTS[0]["mtd"]])
+    results = make_results_disk(work)
+    names = ",".join(FLASH_SLOTS[i]["mtd"] for i in range(len(flash)))
+    command = MACHINE + ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+                         "-kernel", artifacts["kernel"], "-dtb", dtb, "-initrd", initramfs,
+                         "-append", f"console=ttyAMA0 panic=-1 cramfs.flash={names}"]
+    if flash:
+        padded = pad_to(flash[0], BANK, work, "flash.raw")
+        command += ["-drive", f"if=pflash,unit=1,format=raw,readonly=on,file={padded}"]
+    # On virt, virtio-mmio disks are numbered in reverse command-line order; the guest tells images
+    # apart by content, so the order does not matter.
+    for index, disk in enumerate(list(disks) + [results]):
+        readonly = ",readonly=on" if disk != results else ""
+        command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
+                    "-device", f"virtio-blk-device,drive=d{index}"]
+    console, seconds = run_qemu(command, work, timeout)
+    return read_results(results), console, seconds
