@@ -185,7 +185,9 @@ def split_flash_node(qemu_command, work, bank_labels):
         if label is None:
             replacement.append(f'{indent}\tstatus = "disabled";')
         else:
+            # physmap-of names the MTD device after linux,mtd-name; label is the generic spelling.
             replacement.append(f'{indent}\tlabel = "{label}";')
+            replacement.append(f'{indent}\tlinux,mtd-name = "{label}";')
         replacement.append(f"{indent}}};")
     source = "\n".join(lines[:start] + replacement + lines[end + 1:]) + "\n"
     with open(os.path.join(work, "split.dts"), "w") as f:
