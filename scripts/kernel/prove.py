@@ -117,6 +117,14 @@ def load_target(name):
     return module
 
 
+def remove(work):
+    """Removes a target's scratch directory, unless CRAMFS_PROOF_KEEP=1 asks to keep it for a look."""
+    if os.environ.get("CRAMFS_PROOF_KEEP") == "1":
+        print(f"  kept {work}", flush=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run(command, **kwargs):
     return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
 
@@ -257,7 +265,7 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
     except (TargetError, subprocess.CalledProcessError, OSError) as error:
         detail = error.stderr.strip().splitlines()[-1:] if isinstance(error, subprocess.CalledProcessError) and error.stderr else []
         tally.check(False, f"could not prepare the target: {error}{' (' + detail[0] + ')' if detail else ''}")
-        shutil.rmtree(work, ignore_errors=True)
+        remove(work)
         return summary()
 
     plan, too_big = plan_boots(target, images)
@@ -325,6 +333,13 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
                 continue
             compare(tally, name, how, seen, expected, listing, prediction, defective, counts, target.PAGE_SIZE)
         direct_total += counts["direct"] - before["direct"]
+        if defective:
+            print(f"  {target_name}: {name}: the kernel's read() defect (last page read as zeros) shown on "
+                  f"{', '.join(sorted(defective))}", flush=True)
+        partial = [f"{f['path']} {f['directPages']}/{f['pages']}" for f in prediction["files"]
+                   if f["mappingClass"] == "partial" and image in base_of]
+        if partial:
+            print(f"  {target_name}: {name}: mapped partially (direct/pages): {', '.join(partial)}", flush=True)
         where = f"flash at {base:#x}" if image in base_of else "block device only"
         print(f"  {target_name}: {name}: {len(expected)} entries, {where}; mapped whole/partial/none "
               f"{counts['whole'] - before['whole']}/{counts['partial'] - before['partial']}/"
@@ -335,7 +350,7 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
         tally.check(counts["whole"] > 0 and counts["partial"] > 0,
                     f"flash mapped {counts['whole']} files whole and {counts['partial']} partially; "
                     f"the proof needs at least one of each")
-    shutil.rmtree(work, ignore_errors=True)
+    remove(work)
     return summary()
 
 
@@ -344,7 +359,8 @@ def main():
     parser.add_argument("--targets", help="comma-separated target names (default: every targets/*/target.py)")
     parser.add_argument("--tree", help="prove images of this tree instead of each target's embedded tree")
     parser.add_argument("--timeout", type=int, help="seconds per boot (default: the target's, or 1200)")
-    parser.add_argument("cramfs", help="the cramfs executable")
+    parser.add_argument("cramfs", nargs="?", default=os.path.join(HERE, "..", "..", ".build", "debug", "cramfs"),
+                        help="the cramfs executable (default: .build/debug/cramfs)")
     args = parser.parse_args()
     available = sorted(d for d in os.listdir(os.path.join(HERE, "targets"))
                        if os.path.isfile(os.path.join(HERE, "targets", d, "target.py")))
