@@ -158,14 +158,16 @@ def extra_images(cramfs, tree, work):
         raise TargetError(f"cramfs make of the shared-last-page image failed: "
                           f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
     # The image must hold the case, or the proof would pass without showing it.
-    prediction = subprocess.run([cramfs, "xip", "--json", "--base", str(FLASH_SLOTS[0]["base"]), image],
+    prediction = subprocess.run([cramfs, "xip", "--json", "--block-size", str(PAGE_SIZE),
+                                 "--base", str(FLASH_SLOTS[0]["base"]), image],
                                 capture_output=True, text=True)
-    classes = {}
+    files = {}
     if prediction.returncode == 0:
-        classes = {f["path"]: f["mappingClass"] for f in json.loads(prediction.stdout)["files"]}
-    if classes.get("/bin/a64-table") != "partial":
-        raise TargetError(f"shared-last-page image: cramfs xip predicts {classes.get('/bin/a64-table')} "
-                          f"for /bin/a64-table, not partial")
+        files = {f["path"]: f for f in json.loads(prediction.stdout)["files"]}
+    table = files.get("/bin/a64-table", {})
+    if (table.get("mappingClass"), table.get("reason")) != ("partial", "last page shared"):
+        raise TargetError(f"shared-last-page image: cramfs xip predicts {table.get('mappingClass')} "
+                          f"({table.get('reason')}) for /bin/a64-table, not partial (last page shared)")
     return [(image, shared, {})]
 
 
