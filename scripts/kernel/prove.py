@@ -8,8 +8,8 @@ Checks, per image and mount: every entry the kernel shows equals the source tree
 device numbers, link target, content through read() and through mmap()); inode number, st_blocks and
 st_nlink equal what `cramfs list` reports (blocks by the kernel's rule, (size - 1) / 512 + 1 for entries
 with data); `cramfs xip` reports the target's page size; on flash each regular file's mapping class
-(from /proc/self/smaps: pf = whole, mm = partial) equals `cramfs xip --base SLOT_BASE`'s prediction; on a
-block device nothing maps directly. An image built with --no-read-bug-guard must show the kernel's read()
+(from /proc/self/smaps: pf = whole, mm = partial) and its number of direct pages (pages minus Rss) equal
+`cramfs xip --base SLOT_BASE`'s prediction; on a block device nothing maps directly. An image built with --no-read-bug-guard must show the kernel's read()
 defect (the last page of a whole-direct file whose size is a page multiple reads as zeros; a direct mmap is
 right) on kernels that have it.
 
@@ -21,7 +21,8 @@ per flash image, so all flash images fit one boot) and TIMEOUT (seconds per boot
 
 Prints one line per disagreement, then per target
   kernel-proof: TARGET: N passed, M failed; files whole/partial/none W/P/X; direct pages D
-(W/P/X: regular files the kernel mapped so on flash; D: their direct pages) and at the end
+(W/P/X: regular files the kernel mapped so on flash; D: the pages it mapped directly, which is the pages
+of each mapping minus its Rss, since flash pages have no struct page) and at the end
   kernel-proof: N passed, M failed
 Exits non-zero if anything failed.
 """
@@ -200,7 +201,7 @@ def compare(tally, name, how, seen, expected, listing, prediction, defective, co
         got = entries.get(path)
         if got is None:
             continue
-        if len(got) < 13:
+        if len(got) < 14:
             tally.check(False, f"{name} ({how}) {path}: short ENTRY line {got}")
             continue
         if path in defective:
@@ -225,15 +226,20 @@ def compare(tally, name, how, seen, expected, listing, prediction, defective, co
         if want[0] != "f":
             continue
         mapping = got[9]
+        file = predicted.get(path, {})
+        # Pages that came through the page cache count in the mapping's Rss; direct flash pages (no struct
+        # page) do not: so the kernel itself tells how many pages it mapped directly.
+        pages = (int(want[4]) + page_size - 1) // page_size
+        direct = pages - int(got[13]) * 1024 // page_size if got[13].lstrip("-").isdigit() and pages else None
         if how == "blockdev":
-            tally.check(mapping == "none", f"{name} (blockdev) {path}: mapped directly ({mapping})")
+            tally.check(mapping == "none" and direct in (0, None),
+                        f"{name} (blockdev) {path}: mapped directly ({mapping}, {direct} direct pages)")
         else:
             counts[mapping] = counts.get(mapping, 0) + 1
-            file = predicted.get(path, {})
-            if mapping in ("whole", "partial"):
-                counts["direct"] += file.get("directPages", 0)
-            tally.check(mapping == file.get("mappingClass"),
-                        f"{name} (mtd) {path}: kernel maps {mapping}, cramfs xip predicted {file.get('mappingClass')}")
+            counts["direct"] += direct or 0
+            tally.check(mapping == file.get("mappingClass") and direct in (file.get("directPages"), None),
+                        f"{name} (mtd) {path}: kernel maps {mapping} with {direct} direct pages, cramfs xip "
+                        f"predicted {file.get('mappingClass')} with {file.get('directPages')}")
 
 
 def prove_target(target_name, cramfs, user_tree, timeout_override):

@@ -15,11 +15,12 @@
  *    -no-reboot but that cannot power off).
  *
  * An ENTRY line holds, tab-separated, for every entry below the mount point:
- *   path type mode uid gid size major:minor link-target-hex read-hash mmap-hash class ino blocks nlink
+ *   path type mode uid gid size major:minor link-target-hex read-hash mmap-hash class ino blocks nlink rss
  * where the hashes are 64-bit FNV-1a of the content through read() and through mmap(), and class is the
  * kernel's direct-mapping class of a whole-file read-only shared mapping, from the VmFlags line of
- * /proc/self/smaps: "whole" (pf: remap_pfn_range), "partial" (mm: mixed map) or "none". Fields that do
- * not apply are "-".
+ * /proc/self/smaps: "whole" (pf: remap_pfn_range), "partial" (mm: mixed map) or "none", and rss is that
+ * mapping's Rss in kB once every byte was read through it (flash pages have no struct page, so only the
+ * pages that came through the page cache count). Fields that do not apply are "-".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -71,17 +72,20 @@ static void flush_results(void) {
   if (results_fd >= 0) fsync(results_fd);
 }
 
-/* The VmFlags of the mapping that starts at `address`, or "" if not found. */
-static void vmflags_of(void *address, char *flags, size_t size) {
+/* The VmFlags and the Rss (kB) of the mapping that starts at `address` ("" and -1 if not found). */
+static void vmflags_of(void *address, char *flags, size_t size, long *rss) {
   FILE *smaps = fopen("/proc/self/smaps", "r");
   char line[512];
   int in_mapping = 0;
   flags[0] = 0;
+  *rss = -1;
   if (!smaps) return;
   while (fgets(line, sizeof line, smaps)) {
     unsigned long start, end;
     if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
       in_mapping = start == (unsigned long)address;
+    } else if (in_mapping && strncmp(line, "Rss:", 4) == 0) {
+      *rss = strtol(line + 4, NULL, 10);
     } else if (in_mapping && strncmp(line, "VmFlags:", 8) == 0) {
       snprintf(flags, size, "%s", line + 8);
       break;
@@ -96,7 +100,8 @@ static int has_flag(const char *flags, const char *flag) {
   return strstr(flags, padded) != NULL;
 }
 
-static void regular(const char *path, const struct stat *st, char *read_hash, char *mmap_hash, char *class) {
+static void regular(const char *path, const struct stat *st, char *read_hash, char *mmap_hash, char *class,
+                    char *rss_kb) {
   int fd = open(path, O_RDONLY);
   if (fd < 0) { say("NOTE open %s: %s", path, strerror(errno)); return; }
   uint64_t hash = fnv_basis;
@@ -111,7 +116,9 @@ static void regular(const char *path, const struct stat *st, char *read_hash, ch
     } else {
       sprintf(mmap_hash, "%016" PRIx64, fnv1a(fnv_basis, map, (size_t)st->st_size));
       char flags[512];
-      vmflags_of(map, flags, sizeof flags);
+      long rss;
+      vmflags_of(map, flags, sizeof flags, &rss);
+      sprintf(rss_kb, "%ld", rss);
       strcpy(class, has_flag(flags, "pf") ? "whole" : has_flag(flags, "mm") ? "partial" : "none");
       munmap(map, (size_t)st->st_size);
     }
@@ -128,7 +135,8 @@ static void visit(const char *how, const char *root, const char *relative) {
   if (lstat(path, &st) != 0) { say("NOTE lstat %s: %s", path, strerror(errno)); return; }
   char type = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l'
             : S_ISCHR(st.st_mode) ? 'c' : S_ISBLK(st.st_mode) ? 'b' : S_ISFIFO(st.st_mode) ? 'p' : 's';
-  char device[32] = "-", target[2 * PATH_MAX + 1] = "-", read_hash[17] = "-", mmap_hash[17] = "-", class[8] = "-";
+  char device[32] = "-", target[2 * PATH_MAX + 1] = "-", read_hash[17] = "-", mmap_hash[17] = "-", class[8] = "-",
+       rss_kb[24] = "-";
   if (type == 'c' || type == 'b') sprintf(device, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
   if (type == 'l') {
     char link[PATH_MAX];
@@ -137,12 +145,12 @@ static void visit(const char *how, const char *root, const char *relative) {
     for (ssize_t i = 0; i < n; i++) sprintf(target + 2 * i, "%02x", (unsigned char)link[i]);
     if (n == 0) strcpy(target, "");
   }
-  if (type == 'f') regular(path, &st, read_hash, mmap_hash, class);
+  if (type == 'f') regular(path, &st, read_hash, mmap_hash, class, rss_kb);
   if (relative[0])
-    say("ENTRY\t%s\t%s\t%c\t%o\t%u\t%u\t%lld\t%s\t%s\t%s\t%s\t%s\t%llu\t%lld\t%lu", how, relative, type,
+    say("ENTRY\t%s\t%s\t%c\t%o\t%u\t%u\t%lld\t%s\t%s\t%s\t%s\t%s\t%llu\t%lld\t%lu\t%s", how, relative, type,
         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
         type == 'd' ? 0LL : (long long)st.st_size, device, target, read_hash, mmap_hash, class,
-        (unsigned long long)st.st_ino, (long long)st.st_blocks, (unsigned long)st.st_nlink);
+        (unsigned long long)st.st_ino, (long long)st.st_blocks, (unsigned long)st.st_nlink, rss_kb);
   if (type == 'd') {
     struct dirent **names;
     int count = scandir(path, &names, NULL, alphasort);
