@@ -142,33 +142,42 @@ def extra_images(cramfs, tree, work):
     /bin/a64-table (src/table.c: one read-only segment over the whole file, 100,920 bytes, so two pages,
     both direct) starts page aligned, and /bin/hello's read-only segment starts at the next 8-byte boundary
     after it, inside /bin/a64-table's last page. The kernel maps /bin/a64-table's first page directly and
-    drops the shared last one: partial. /bin/hello's run is not page aligned: none."""
-    shared = os.path.join(work, "shared-tail-tree")
-    if os.path.lexists(shared):
-        shutil.rmtree(shared)
-    os.makedirs(os.path.join(shared, "bin"))
-    _table_program(os.path.join(shared, "bin", "a64-table"), work)
-    shutil.copy(os.path.join(tree, "bin", "hello"), os.path.join(shared, "bin", "hello"))
-    with open(os.path.join(shared, "a-exact"), "wb") as f:
-        f.write(os.urandom(2 * PAGE_SIZE))
-    image = os.path.join(work, "shared-tail.img")
-    result = subprocess.run([cramfs, "make", "-b", str(PAGE_SIZE), "-N", BYTE_ORDER, "--xip", "/a-exact",
-                             "--xip-elf", "8", shared, image], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise TargetError(f"cramfs make of the shared-last-page image failed: "
-                          f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
-    # The image must hold the case, or the proof would pass without showing it.
-    prediction = subprocess.run([cramfs, "xip", "--json", "--block-size", str(PAGE_SIZE),
-                                 "--base", str(FLASH_SLOTS[0]["base"]), image],
-                                capture_output=True, text=True)
-    files = {}
-    if prediction.returncode == 0:
-        files = {f["path"]: f for f in json.loads(prediction.stdout)["files"]}
-    table = files.get("/bin/a64-table", {})
-    if (table.get("mappingClass"), table.get("reason")) != ("partial", "last page shared"):
-        raise TargetError(f"shared-last-page image: cramfs xip predicts {table.get('mappingClass')} "
-                          f"({table.get('reason')}) for /bin/a64-table, not partial (last page shared)")
-    return [(image, shared, {})]
+    drops the shared last one: partial. /bin/hello's run is not page aligned: none.
+    The control image is the same without /bin/hello: /bin/a64-table's last page then ends in zeros (the
+    image's padding) and the same file, at the same place, maps whole."""
+    table = os.path.join(work, "a64-table")
+    _table_program(table, work)
+    exact = os.urandom(2 * PAGE_SIZE)
+    images = []
+    for name, neighbour, want in (("shared-tail", True, ("partial", "last page shared")),
+                                  ("shared-tail-control", False, ("whole", None))):
+        shared = os.path.join(work, f"{name}-tree")
+        if os.path.lexists(shared):
+            shutil.rmtree(shared)
+        os.makedirs(os.path.join(shared, "bin"))
+        shutil.copy(table, os.path.join(shared, "bin", "a64-table"))
+        if neighbour:
+            shutil.copy(os.path.join(tree, "bin", "hello"), os.path.join(shared, "bin", "hello"))
+        with open(os.path.join(shared, "a-exact"), "wb") as f:
+            f.write(exact)
+        image = os.path.join(work, f"{name}.img")
+        result = subprocess.run([cramfs, "make", "-b", str(PAGE_SIZE), "-N", BYTE_ORDER, "--xip", "/a-exact",
+                                 "--xip-elf", "8", shared, image], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise TargetError(f"cramfs make of {name}.img failed: "
+                              f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
+        # The image must hold the case, or the proof would pass without showing it.
+        prediction = subprocess.run([cramfs, "xip", "--json", "--block-size", str(PAGE_SIZE),
+                                     "--base", str(FLASH_SLOTS[0]["base"]), image], capture_output=True, text=True)
+        files = {}
+        if prediction.returncode == 0:
+            files = {f["path"]: f for f in json.loads(prediction.stdout)["files"]}
+        got = files.get("/bin/a64-table", {})
+        if (got.get("mappingClass"), got.get("reason") or None) != want:
+            raise TargetError(f"{name}.img: cramfs xip predicts {got.get('mappingClass')} ({got.get('reason')}) "
+                              f"for /bin/a64-table, not {want[0]}{f' ({want[1]})' if want[1] else ''}")
+        images.append((image, shared, {}))
+    return images
 
 
 def boot(artifacts, initramfs, disks, flash, work, timeout):
