@@ -27,6 +27,7 @@ of each mapping minus its Rss, since flash pages have no struct page) and at the
 Exits non-zero if anything failed.
 """
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -51,7 +52,9 @@ def fnv1a(data, h=FNV_BASIS):
     return h
 
 
+@functools.lru_cache(maxsize=None)
 def fnv1a_file(path):
+    """Cached: every image of a target is built from the same tree."""
     h = FNV_BASIS
     with open(path, "rb") as f:
         while chunk := f.read(1 << 16):
