@@ -36,6 +36,9 @@ public struct CramfsError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let wrongType = Code("wrongType")
     /// A caller-supplied option or argument is invalid.
     public static let invalidArgument = Code("invalidArgument")
+    /// The image's block size is not recorded and its data fits several sizes that read it differently:
+    /// the caller must give it.
+    public static let ambiguousBlockSize = Code("ambiguousBlockSize")
     /// Extraction refused to write outside its target directory.
     public static let unsafePath = Code("unsafePath")
   }

@@ -16,6 +16,9 @@ public struct CheckReport: Sendable, Codable, Hashable {
   public var blockSize: Int?
   /// Whether ``blockSize`` was detected from the data rather than given.
   public var blockSizeWasDetected: Bool
+  /// How ``blockSize`` was found: a ``BlockSizeDetection/Method`` raw value (`given`, `detected`,
+  /// `assumed-irrelevant`, `undecided`, `damaged`).
+  public var blockSizeSource: String?
   /// Entries seen below the root, by kind.
   public var directories: Int
   /// Regular files.

@@ -9,13 +9,17 @@
 public enum ImageChecker {
   /// Checks an opened image (its superblock has already been found and its root is a directory).
   public static func check(_ image: CramfsImage, options: CheckOptions = CheckOptions()) -> CheckReport {
-    var options = options
-    let detected = options.blockSize == nil && image.blockSizeWasDetected
-    if options.blockSize == nil { options.blockSize = image.blockSize }
     let all = image.storage.bytes
     let bytes = UnsafeRawBufferPointer(rebasing: all[(all.count - image.fileLength)...])
+    // A block size the image has settled is not detected again; an unsettled one is, for its diagnostics.
+    let detection = image.blockSizeDetection
+    var options = options
+    if options.blockSize == nil, [.given, .detected, .irrelevant].contains(detection.method) { options.blockSize = detection.blockSize }
     var report = check(bytes: bytes, options: options)
-    if detected { report.blockSizeWasDetected = true }
+    if options.blockSize == detection.blockSize, detection.method != .given {
+      report.blockSizeWasDetected = detection.method == .detected
+      report.blockSizeSource = detection.method.rawValue
+    }
     return report
   }
 
@@ -48,10 +52,31 @@ public enum ImageChecker {
       report.take(sink)
       return report
     }
-    var tree = TreeChecker(context: context, options: options)
-    tree.run(sink: &sink, report: &report)
-    report.take(sink)
-    return report
+    let detection = context.blockSizeDetection
+    guard detection.method == .undecided else {
+      var tree = TreeChecker(context: context, options: options)
+      tree.run(sink: &sink, report: &report)
+      report.take(sink)
+      return report
+    }
+    // The data does not decide the block size: check under each size that fits it, and report the check
+    // that finds the fewest errors (a wrong size shows as errors of its own).
+    var best: CheckReport?
+    for blockSize in detection.contenders {
+      var trial = (context: context, sink: sink, report: report)
+      trial.context.blockSize = blockSize
+      trial.report.blockSize = blockSize
+      trial.sink.warning(
+        "ambiguous-block-size",
+        "the block size is not recorded and the data does not decide it (\(detection.summary)); checked with \(blockSize), "
+          + "which leaves the fewest errors: give the block size to be sure",
+        offset: context.geometry.superblockOffset + 4)
+      var tree = TreeChecker(context: trial.context, options: options)
+      tree.run(sink: &trial.sink, report: &trial.report)
+      trial.report.take(trial.sink)
+      if best.map({ trial.report.errorCount < $0.errorCount }) ?? true { best = trial.report }
+    }
+    return best ?? report
   }
 }
 
@@ -62,6 +87,8 @@ struct CheckContext {
   var geometry: ImageGeometry
   var superblock: Superblock
   var blockSize: Int
+  /// How `blockSize` was found.
+  var blockSizeDetection: BlockSizeDetection
   /// Length of the file the image came from.
   var fileLength: Int
 }

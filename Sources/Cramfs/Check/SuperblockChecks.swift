@@ -77,17 +77,16 @@ enum SuperblockChecks {
         "bad-root-offset", "bad root offset \(hex(rootOffset)): must be 0x4c or 0x24c without SHIFTED_ROOT_OFFSET",
         offset: start + 64, path: "/")
     }
-    let blockSize: Int
-    if let forced = options.blockSize {
-      blockSize = forced
-    } else if let detected = BlockSizeDetector.detect(view: view, superblock: superblock) {
-      blockSize = detected
-      report.blockSizeWasDetected = true
-    } else {
-      blockSize = 4096
+    let detection = options.blockSize.map(BlockSizeDetection.given) ?? BlockSizeDetector.detect(view: view, superblock: superblock)
+    report.blockSize = detection.blockSize
+    report.blockSizeWasDetected = detection.method == .detected
+    report.blockSizeSource = detection.method.rawValue
+    if detection.method == .damaged {
+      sink.warning("block-size-damaged", "no block size fits all of the data; checking with \(detection.blockSize): \(detection.summary)", offset: start + 4)
     }
-    report.blockSize = blockSize
-    return CheckContext(view: view, geometry: geometry, superblock: superblock, blockSize: blockSize, fileLength: bytes.count)
+    return CheckContext(
+      view: view, geometry: geometry, superblock: superblock, blockSize: detection.blockSize, blockSizeDetection: detection,
+      fileLength: bytes.count)
   }
 
   private static func checkCRC(bytes: UnsafeRawBufferPointer, start: Int, superblock: Superblock, sink: inout DiagnosticSink) {

@@ -1,65 +1,250 @@
 /// Finds an image's block size from its data, since the format does not record it.
 ///
-/// For a file larger than the smallest candidate, only the right block size puts the first block where
-/// its data really starts: with a wrong one the pointer table has the wrong length, so block 0 does not
-/// begin with a zlib stream that inflates to exactly `min(blockSize, size)` bytes.
+/// Deciding from one block is not enough: block 0 of an XIP file is a direct uncompressed page that fits
+/// every candidate. So each candidate is tested against the whole layout, as the checker would: every
+/// file's pointer table is as long as the candidate makes it, every block is located by the kernel's
+/// rules and must be plausible (stored lengths, zlib headers, bounds), and then the tables and blocks of
+/// all files together must not overlap, and only zeros may follow a table up to the next structure.
+/// A wrong size makes tables too long (they run into the next structure) or too short (the rest of the
+/// table is left behind as a non-zero gap, or read as a block), so only the true size fits a real image.
+/// (Slack after a block is not held against a size: some tools leave stale bytes there.) When the
+/// layout leaves several candidates, blocks are inflated to compare decompressed lengths.
+///
+/// The work is one pass over the pointer tables per candidate, bounded by a budget of pointers for
+/// hostile images (see ``BlockSizeDetection/sampled``).
 enum BlockSizeDetector {
-  /// How many files to look at before giving up.
-  static let filesToTry = 64
+  /// Counting stops here: a candidate this wrong is out of the running anyway.
+  static let problemCap = 1000
+  /// Blocks inflated at most when the layout does not decide.
+  static let inflationBudget = 64
 
-  /// The unique candidate block size consistent with the image's files, or nil if no file decides.
-  static func detect(view: ByteView, superblock: Superblock) -> Int? {
+  static func detect(view: ByteView, superblock: Superblock) -> BlockSizeDetection {
+    let inventory = DataInventory(view: view, root: superblock.root)
+    // A legal image has at most one pointer per 4 bytes of image for the smallest candidate; a hostile
+    // one can claim far more through overlapping tables, so the pass stops at a generous multiple.
+    let pointerBudget = max(1 << 20, 4 * (view.count / 4096))
+    var candidates: [BlockSizeDetection.Candidate] = []
+    var sampled = false
+    for blockSize in CramfsImage.candidateBlockSizes {
+      var check = LayoutCheck(view: view, inventory: inventory, blockSize: blockSize, pointerBudget: pointerBudget)
+      check.run()
+      sampled = sampled || check.budgetExhausted
+      candidates.append(.init(blockSize: blockSize, problems: check.problems, firstProblem: check.firstProblem))
+    }
+    var contenders = candidates.filter { $0.problems == 0 }.map(\.blockSize)
+    var inflated = 0
+    if contenders.count > 1 {
+      (contenders, inflated) = separateByInflating(contenders, view: view, inventory: inventory)
+    }
+    let method: BlockSizeDetection.Method
+    if contenders.count == 1 {
+      method = .detected
+    } else if contenders.isEmpty {
+      let fewest = candidates.map(\.problems).min() ?? 0
+      contenders = candidates.filter { $0.problems == fewest }.map(\.blockSize)
+      method = contenders.count == 1 ? .damaged : .undecided
+    } else {
+      // Every file no larger than the smallest contender is one block, stored alike under each.
+      let smallest = contenders.min() ?? 4096
+      method = inventory.largestFile <= smallest ? .irrelevant : .undecided
+    }
+    return BlockSizeDetection(
+      method: method, blockSize: contenders.first ?? 4096, candidates: candidates, contenders: contenders,
+      filesExamined: inventory.files.count, blocksInflated: inflated, sampled: sampled)
+  }
+
+  /// Drops contenders under which a compressed block inflates to a length other than the one the
+  /// contender expects; returns the survivors and the number of blocks inflated.
+  private static func separateByInflating(_ contenders: [Int], view: ByteView, inventory: DataInventory) -> ([Int], Int) {
     let decompressor = BlockDecompressor()
-    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    let largest = contenders.max() ?? 4096
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: largest, alignment: 16)
     defer { scratch.deallocate() }
-    var tried = 0
-    var pending: [Inode] = [superblock.root]
-    var visitedDirectories: Set<Int> = []
-    var entriesScanned = 0
-    while let directory = pending.popLast(), tried < filesToTry, entriesScanned < 100_000 {
+    var survivors = Set(contenders)
+    var inflated = 0
+    let smallest = contenders.min() ?? 4096
+    for file in inventory.files where file.size > smallest {
+      guard survivors.count > 1, inflated < inflationBudget else { break }
+      for blockSize in survivors.sorted() {
+        guard let location = try? BlockLocation.locate(block: 0, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view),
+          location.kind == .compressed || location.kind == .directCompressed
+        else { continue }
+        inflated += 1
+        let produced = (try? view.slice(location.start, location.length)).flatMap {
+          try? decompressor.decompress($0, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<blockSize]))
+        }
+        if produced != min(blockSize, file.size) { survivors.remove(blockSize) }
+      }
+    }
+    return (contenders.filter { survivors.contains($0) }, inflated)
+  }
+}
+
+/// Every directory's entry area and every distinct file data area of an image, found by walking the
+/// directories once (each directory's entries at most once, so loops end).
+struct DataInventory {
+  struct DataFile {
+    var path: String
+    var tableOffset: Int
+    var size: Int
+  }
+
+  /// Regular files and symlinks with data, one per distinct (table, size): deduplicated files share one.
+  private(set) var files: [DataFile] = []
+  /// `[start, end)` of each directory's entries.
+  private(set) var directories: [Range<Int>] = []
+  private(set) var largestFile = 0
+
+  /// Entries read at most; far more than any real image holds.
+  static let entryLimit = 1 << 21
+
+  init(view: ByteView, root: Inode) {
+    var seenData: Set<[Int]> = []
+    var seenDirectories: Set<Int> = []
+    var pending: [(inode: Inode, path: String)] = [(root, "")]
+    var entries = 0
+    while let (directory, path) = pending.popLast(), entries < Self.entryLimit {
       let start = directory.byteOffset
-      guard directory.offsetWords != 0, visitedDirectories.insert(start).inserted else { continue }
-      var offset = start
       let end = start + Int(directory.size)
-      while offset < end, entriesScanned < 100_000 {
-        entriesScanned += 1
+      guard directory.offsetWords != 0, directory.size != 0, seenDirectories.insert(start).inserted else { continue }
+      directories.append(start..<end)
+      var offset = start
+      while offset < end, entries < Self.entryLimit {
+        entries += 1
         guard let entry = try? DirectoryEntry(decoding: view, at: offset) else { break }
         offset += entry.encodedSize
-        switch entry.inode.fileType {
+        let childPath = path + "/" + String(decoding: entry.name, as: UTF8.self)
+        let inode = entry.inode
+        switch inode.fileType {
         case .directory:
-          pending.append(entry.inode)
-        case .regular where entry.inode.size > UInt32(CramfsImage.candidateBlockSizes.min()!) && entry.inode.offsetWords != 0:
-          tried += 1
-          let fitting = CramfsImage.candidateBlockSizes.filter {
-            firstBlockFits(entry.inode, blockSize: $0, view: view, decompressor: decompressor, scratch: scratch)
-          }
-          if fitting.count == 1 { return fitting[0] }
+          pending.append((inode, childPath))
+        case .regular, .symlink:
+          guard inode.size != 0, inode.offsetWords != 0, seenData.insert([inode.byteOffset, Int(inode.size)]).inserted else { continue }
+          files.append(DataFile(path: childPath, tableOffset: inode.byteOffset, size: Int(inode.size)))
+          largestFile = max(largestFile, Int(inode.size))
         default:
           break
         }
       }
     }
+  }
+}
+
+/// The layout of every file under one candidate block size: what does not fit is a problem.
+struct LayoutCheck {
+  let view: ByteView
+  let inventory: DataInventory
+  let blockSize: Int
+  let pointerBudget: Int
+  private(set) var problems = 0
+  private(set) var firstProblem: String?
+  private(set) var budgetExhausted = false
+  /// Stored ranges: pointer tables and blocks (owner = file index) and directories (owner = -1).
+  private var extents: [(start: Int, end: Int, owner: Int, isTable: Bool)] = []
+  private var pointersRead = 0
+
+  init(view: ByteView, inventory: DataInventory, blockSize: Int, pointerBudget: Int) {
+    self.view = view
+    self.inventory = inventory
+    self.blockSize = blockSize
+    self.pointerBudget = pointerBudget
+  }
+
+  mutating func run() {
+    extents = inventory.directories.map { ($0.lowerBound, $0.upperBound, -1, false) }
+    for index in inventory.files.indices {
+      guard problems < BlockSizeDetector.problemCap else { return }
+      guard pointersRead < pointerBudget else {
+        budgetExhausted = true
+        break
+      }
+      if let problem = layOut(file: index) { report("\(inventory.files[index].path): \(problem)") }
+    }
+    checkTiling()
+  }
+
+  private mutating func report(_ problem: String) {
+    problems += 1
+    if firstProblem == nil { firstProblem = problem }
+  }
+
+  /// Records the file's table and blocks; returns what does not fit, if anything.
+  private mutating func layOut(file index: Int) -> String? {
+    let file = inventory.files[index]
+    let count = (file.size + blockSize - 1) / blockSize
+    guard view.contains(offset: file.tableOffset, length: 4 * count) else {
+      return "its table of \(count) pointers runs past the end of the image"
+    }
+    extents.append((file.tableOffset, file.tableOffset + 4 * count, index, true))
+    for block in 0..<count {
+      pointersRead += 1
+      let location: BlockLocation
+      do {
+        location = try BlockLocation.locate(block: block, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view)
+      } catch {
+        return error.message
+      }
+      let expected = min(blockSize, file.size - block * blockSize)
+      var stored = location.start..<location.end
+      switch location.kind {
+      case .hole:
+        guard location.pointer.isDirect else { continue }
+        // A direct compressed hole still has its length prefix; a direct uncompressed "hole" is a full
+        // last page that read() gets wrong but that is stored all the same.
+        stored = location.pointer.isUncompressed ? location.start..<(location.start + blockSize) : (location.start - 2)..<location.start
+      case .uncompressed:
+        guard location.length == expected else {
+          return "block \(block) is stored uncompressed in \(location.length) bytes where a \(blockSize)-byte block holds \(expected)"
+        }
+      case .directUncompressed:
+        break
+      case .compressed, .directCompressed:
+        guard Self.startsWithZlibHeader(view, at: location.start, length: location.length) else {
+          return "block \(block) at 0x\(String(location.start, radix: 16)) does not start with a zlib header"
+        }
+        if location.kind == .directCompressed { stored = (location.start - 2)..<location.end }
+      }
+      guard view.contains(offset: stored.lowerBound, length: stored.count) else {
+        return "block \(block) runs past the end of the image"
+      }
+      extents.append((stored.lowerBound, stored.upperBound, index, false))
+    }
     return nil
   }
 
-  private static func firstBlockFits(
-    _ inode: Inode, blockSize: Int, view: ByteView, decompressor: BlockDecompressor, scratch: UnsafeMutableRawBufferPointer
-  ) -> Bool {
-    let size = Int(inode.size)
-    guard let location = try? BlockLocation.locate(block: 0, tableOffset: inode.byteOffset, fileSize: size, blockSize: blockSize, in: view)
-    else { return false }
-    let expected = min(blockSize, size)
-    switch location.kind {
-    case .hole:
-      // A hole says nothing about the block size unless the table itself is implausible.
-      return location.start == inode.byteOffset + 4 * ((size + blockSize - 1) / blockSize) || location.pointer.isDirect
-    case .uncompressed, .directUncompressed:
-      return location.length == expected
-    case .compressed, .directCompressed:
-      guard let source = try? view.slice(location.start, location.length),
-        let produced = try? decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<blockSize]))
-      else { return false }
-      return produced == expected
+  /// Tables and blocks must not overlap one another, and only zeros may follow a table up to the next
+  /// structure (or the end): a table too long runs into its neighbour, one too short leaves pointers behind.
+  private mutating func checkTiling() {
+    extents.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+    guard var reach = extents.first else { return }
+    for extent in extents.dropFirst() {
+      guard problems < BlockSizeDetector.problemCap else { return }
+      if extent.start < reach.end {
+        report("\(describe(extent.owner)) at 0x\(String(extent.start, radix: 16)) overlaps \(describe(reach.owner))")
+      } else if reach.isTable, !isZero(reach.end..<extent.start) {
+        report("\(describe(reach.owner)): non-zero bytes follow its pointer table (0x\(String(reach.end, radix: 16))-0x\(String(extent.start, radix: 16)))")
+      }
+      if extent.end > reach.end { reach = extent }
     }
+    if reach.isTable, !budgetExhausted, !isZero(reach.end..<view.count) {
+      report("\(describe(reach.owner)): non-zero bytes follow its pointer table at 0x\(String(reach.end, radix: 16))")
+    }
+  }
+
+  private func describe(_ owner: Int) -> String {
+    owner < 0 ? "a directory" : "the data of \(inventory.files[owner].path)"
+  }
+
+  private func isZero(_ range: Range<Int>) -> Bool {
+    guard let bytes = try? view.slice(range.lowerBound, range.count) else { return false }
+    return bytes.allSatisfy { $0 == 0 }
+  }
+
+  /// RFC 1950: deflate (method 8) with a window of at most 32 KiB, no preset dictionary, and a header
+  /// that is a multiple of 31.
+  static func startsWithZlibHeader(_ view: ByteView, at start: Int, length: Int) -> Bool {
+    guard length >= 2, let header = try? view.slice(start, 2) else { return false }
+    let method = header[0], flags = header[1]
+    return method & 0x0F == 8 && method >> 4 <= 7 && flags & 0x20 == 0 && (UInt16(method) << 8 | UInt16(flags)) % 31 == 0
   }
 }

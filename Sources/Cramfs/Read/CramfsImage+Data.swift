@@ -11,6 +11,7 @@ extension CramfsImage {
 
   /// Where block `index` of `node` is stored (the kernel's computation).
   public func location(of node: Node, block index: Int) throws(CramfsError) -> BlockLocation {
+    try requireKnownBlockSize(for: node)
     do {
       return try BlockLocation.locate(
         block: index, tableOffset: node.inode.byteOffset, fileSize: Int(node.inode.size), blockSize: blockSize, in: view)
@@ -121,6 +122,7 @@ extension CramfsImage {
 
   private func requireData(_ node: Node) throws(CramfsError) {
     try requireFileLike(node)
+    try requireKnownBlockSize(for: node)
     guard node.inode.size == 0 || node.inode.offsetWords != 0 else {
       throw CramfsError(.corrupted, "non-empty file has no data offset", offset: node.entryOffset, path: node.nameString)
     }

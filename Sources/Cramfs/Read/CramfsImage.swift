@@ -18,9 +18,14 @@ public final class CramfsImage: Sendable {
   public let geometry: ImageGeometry
   public let superblock: Superblock
   /// Bytes per block (= the target's page size).
-  public let blockSize: Int
-  /// Whether `blockSize` was detected from the data (rather than given, or assumed for lack of evidence).
-  public let blockSizeWasDetected: Bool
+  public var blockSize: Int { blockSizeDetection.blockSize }
+  /// How ``blockSize`` was found: given, detected, or not decided by the data (then files whose content
+  /// depends on it are not read, see ``BlockSizeDetection/unambiguousFileSize``).
+  public let blockSizeDetection: BlockSizeDetection
+  /// Whether `blockSize` was detected from the data, as the only size consistent with it.
+  public var blockSizeWasDetected: Bool { blockSizeDetection.method == .detected }
+  /// Where the image starts in its file or buffer.
+  let imageOffset: Int
   /// Length of the file or buffer the image was opened from.
   public let fileLength: Int
   let decompressors = DecompressorPool()
@@ -45,6 +50,7 @@ public final class CramfsImage: Sendable {
       throw CramfsError(.invalidArgument, "offset \(offset) is past the end of the file (\(storage.bytes.count) bytes)")
     }
     self.storage = storage
+    imageOffset = offset
     let bytes = UnsafeRawBufferPointer(rebasing: storage.bytes[offset...])
     fileLength = bytes.count
     let geometry = try ImageGeometry.detect(bytes)
@@ -64,13 +70,44 @@ public final class CramfsImage: Sendable {
       guard blockSize >= 512, blockSize <= 1 << 20, blockSize & (blockSize - 1) == 0 else {
         throw CramfsError(.invalidArgument, "block size \(blockSize) is not a power of two between 512 and 1 MiB")
       }
-      self.blockSize = blockSize
-      blockSizeWasDetected = false
+      blockSizeDetection = .given(blockSize)
     } else {
-      let detected = BlockSizeDetector.detect(view: view, superblock: superblock)
-      self.blockSize = detected ?? 4096
-      blockSizeWasDetected = detected != nil
+      blockSizeDetection = BlockSizeDetector.detect(view: view, superblock: superblock)
     }
+  }
+
+  /// The same image read with another block size (no detection).
+  public func withBlockSize(_ blockSize: Int) throws(CramfsError) -> CramfsImage {
+    try CramfsImage(storage: storage, blockSize: blockSize, offset: imageOffset)
+  }
+
+  /// Throws when the data of an undamaged image does not decide the block size and some file would read
+  /// differently under the sizes that fit (``BlockSizeDetection/Method/undecided``): for whole-image work
+  /// (extraction, a mount). In a damaged image, only the files whose reading depends on it refuse
+  /// (``requireKnownBlockSize(for:)``), so that the rest can be saved.
+  ///
+  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` naming the sizes that fit the data.
+  public func requireKnownBlockSize() throws(CramfsError) {
+    let detection = blockSizeDetection
+    guard detection.method == .undecided, !detection.isDamaged else { return }
+    let sizes = detection.contenders.map(String.init).joined(separator: " and ")
+    throw CramfsError(
+      .ambiguousBlockSize,
+      "the image does not record its block size and its data fits \(sizes) equally, which read its files over \(detection.unambiguousFileSize) bytes differently")
+  }
+
+  /// Throws unless `node`'s data reads the same whatever the true block size is, or the block size is
+  /// known (given, or detected).
+  ///
+  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` naming the sizes that fit the data.
+  public func requireKnownBlockSize(for node: Node) throws(CramfsError) {
+    let detection = blockSizeDetection
+    guard Int(node.inode.size) > detection.unambiguousFileSize else { return }
+    let sizes = detection.contenders.map(String.init).joined(separator: " and ")
+    throw CramfsError(
+      .ambiguousBlockSize,
+      "the image does not record its block size and its data fits \(sizes) equally, which read this \(node.inode.size)-byte file differently",
+      offset: node.entryOffset, path: node.nameString)
   }
 
   // MARK: - Entries

@@ -83,7 +83,25 @@ public enum XIPAnalysis {
   }
 
   /// The verdict for one regular file.
+  ///
+  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` when the image's data fits several page sizes
+  ///   (``BlockSizeDetection/alternatives``) and the verdict differs between them.
   public static func analyze(_ node: Node, path: String, in image: CramfsImage, physicalBase: UInt64 = 0) throws(CramfsError) -> XIPFileReport {
+    let verdict = try predict(node, path: path, in: image, physicalBase: physicalBase)
+    for alternative in image.blockSizeDetection.alternatives {
+      let other = try predict(node, path: path, in: image.withBlockSize(alternative), physicalBase: physicalBase)
+      guard other.directPages == verdict.directPages, other.mappingClass == verdict.mappingClass else {
+        throw CramfsError(
+          .ambiguousBlockSize,
+          "the image does not record its page size, its data fits \(image.blockSize) and \(alternative) equally, and the kernel would map "
+            + "\(verdict.directPages) or \(other.directPages) pages of this file directly",
+          offset: node.entryOffset, path: path)
+      }
+    }
+    return verdict
+  }
+
+  private static func predict(_ node: Node, path: String, in image: CramfsImage, physicalBase: UInt64) throws(CramfsError) -> XIPFileReport {
     let pageSize = image.blockSize
     let size = Int(node.inode.size)
     let maxPages = (size + pageSize - 1) / pageSize
