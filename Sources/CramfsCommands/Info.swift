@@ -30,7 +30,7 @@ extension CramfsCommand {
     public func run() throws {
       let image = try imageOptions.open(self.image)
       let report = InfoReport(
-        image: image, path: self.image, offset: imageOptions.offset, blockSizeGiven: imageOptions.blockSize != nil)
+        image: image, path: self.image, offset: imageOptions.offset)
       let out = FileOutput.standardOutput
       try out.write(json ? report.json.rendered(pretty: true) + "\n" : report.text)
       try out.flush()
@@ -44,14 +44,12 @@ struct InfoReport {
   let image: CramfsImage
   let path: String
   let offset: Int
-  let blockSizeGiven: Bool
   let summary: ImageSummary?
   let walkError: CramfsError?
   let checksum: (stored: UInt32, computed: UInt32)?
 
-  init(image: CramfsImage, path: String, offset: Int, blockSizeGiven: Bool) {
+  init(image: CramfsImage, path: String, offset: Int) {
     self.image = image
-    self.blockSizeGiven = blockSizeGiven
     self.path = path
     self.offset = offset
     checksum = image.checksum()
@@ -66,11 +64,8 @@ struct InfoReport {
 
   var superblock: Superblock { image.superblock }
 
-  /// Where the block size came from.
-  var blockSizeSource: String {
-    if image.blockSizeWasDetected { return "detected" }
-    return blockSizeGiven ? "given" : "assumed: the data does not show it"
-  }
+  /// Where the block size came from, in words.
+  var blockSizeSource: String { image.blockSizeDetection.summary }
 
   var crcStatus: String {
     guard let checksum else { return "unavailable" }
@@ -129,6 +124,11 @@ struct InfoReport {
       ("pad", .int(image.geometry.superblockOffset)),
       ("blockSize", .int(image.blockSize)),
       ("blockSizeDetected", .bool(image.blockSizeWasDetected)),
+      ("blockSizeSource", .string(image.blockSizeDetection.method.rawValue)),
+      ("blockSizeContenders", .array(image.blockSizeDetection.contenders.map { .int($0) })),
+      ("blockSizeCandidates", .array(image.blockSizeDetection.candidates.map {
+        .object([("blockSize", .int($0.blockSize)), ("problems", .int($0.problems)), ("firstProblem", $0.firstProblem.map { .string($0) } ?? .null)])
+      })),
       ("flags", .object([("value", .int(superblock.flags.rawValue)), ("names", .array(superblock.flags.names.map { .string($0) }))])),
       ("size", .int(superblock.size)),
       ("edition", .int(superblock.fsid.edition)),

@@ -52,6 +52,7 @@ extension CramfsCommand {
     public func run() throws {
       #if canImport(CramfsFUSE)
         let opened = try imageOptions.open(image)
+        try opened.requireKnownBlockSize()
         var options = MountOptions()
         options.foreground = foreground || debug
         options.debug = debug

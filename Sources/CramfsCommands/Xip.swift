@@ -36,13 +36,19 @@ extension CramfsCommand {
       let image = try imageOptions.open(self.image)
       let report = try XIPAnalysis.analyze(image, physicalBase: UInt64(base))
       let out = FileOutput.standardOutput
-      try out.write(json ? Self.json(report).rendered(pretty: true) + "\n" : Self.text(report))
+      var text = Self.text(report)
+      if !image.blockSizeDetection.alternatives.isEmpty {
+        // Every size that fits the data gave this same prediction, but the page totals assume one.
+        text += "page size \(image.blockSize) assumed: \(image.blockSizeDetection.summary)\n"
+      }
+      try out.write(json ? Self.json(report, image.blockSizeDetection).rendered(pretty: true) + "\n" : text)
       try out.flush()
     }
 
-    static func json(_ report: XIPReport) -> JSONValue {
+    static func json(_ report: XIPReport, _ detection: BlockSizeDetection) -> JSONValue {
       .object([
         ("pageSize", .int(report.pageSize)),
+        ("pageSizeSource", .string(detection.method.rawValue)),
         ("physicalBase", .int(report.physicalBase)),
         ("files", .array(report.files.map { file in
           .object([

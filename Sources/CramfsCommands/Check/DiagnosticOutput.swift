@@ -35,6 +35,7 @@ enum DiagnosticOutput {
       ("superblockOffset", report.superblockOffset.map { .int($0) } ?? .null),
       ("blockSize", report.blockSize.map { .int($0) } ?? .null),
       ("blockSizeDetected", .bool(report.blockSizeWasDetected)),
+      ("blockSizeSource", report.blockSizeSource.map { .string($0) } ?? .null),
       ("directories", .int(report.directories)),
       ("files", .int(report.files)),
       ("symlinks", .int(report.symlinks)),
@@ -97,6 +98,7 @@ enum CheckRunner {
       if !quiet { printToolError(error.description, tool: tool) }
       return 4
     }
+    try image.requireKnownBlockSize()
     let report = try ImageExtractor.extract(image, to: directory, options: options)
     if json {
       try FileOutput.standardOutput.write(DiagnosticOutput.json(report, image: path, directory: directory).rendered(pretty: true) + "\n")

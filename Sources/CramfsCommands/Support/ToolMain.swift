@@ -103,10 +103,10 @@ extension ParsableCommand {
 extension CramfsError {
   /// The description without repeating a path the message already names.
   var toolDescription: String {
-    guard let path, message.contains(path) else { return description }
     var copy = self
-    copy.path = nil
-    return copy.description
+    if let path, message.contains(path) { copy.path = nil }
+    // The library cannot name the option; the tools can.
+    return copy.description + (code == .ambiguousBlockSize ? ": give --block-size" : "")
   }
 }
 
