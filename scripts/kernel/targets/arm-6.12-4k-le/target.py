@@ -40,6 +40,15 @@ def assemble_tree(dest):
     subprocess.run([os.path.join(HERE, "tree"), dest], check=True)
 
 
+def extra_images(cramfs, tree, work):
+    """`-X -X` alone (no --xip patterns): only the read-only PT_LOAD segments of the ARM ELF32 programs and
+    libraries are stored direct and page aligned, so each maps partially, as mkcramfs -X -X does."""
+    image = os.path.join(work, "elf-only.img")
+    subprocess.run([cramfs, "make", "-q", "-b", str(PAGE_SIZE), "-N", BYTE_ORDER, "-X", "-X", tree, image],
+                   check=True, capture_output=True)
+    return [(image, tree, ["squash"])]
+
+
 def boot(artifacts, initramfs, disks, flash, work, timeout):
     dtb = split_flash_node(MACHINE + ["-display", "none"], work, [None, FLASH_SLOTS[0]["mtd"]])
     results = make_results_disk(work)
