@@ -39,7 +39,7 @@ extension CramfsCommand {
       var text = Self.text(report)
       if !image.blockSizeDetection.alternatives.isEmpty {
         // Every size that fits the data gave this same prediction, but the page totals assume one.
-        text += "page size \(image.blockSize) assumed: \(image.blockSizeDetection.summary)\n"
+        text += "page size \(image.blockSize): \(image.blockSizeDetection.summary)\n"
       }
       try out.write(json ? Self.json(report, image.blockSizeDetection).rendered(pretty: true) + "\n" : text)
       try out.flush()

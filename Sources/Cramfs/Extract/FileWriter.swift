@@ -26,6 +26,12 @@ enum FileWriter {
   static func write(_ job: Extraction.FileJob, image: CramfsImage, preserveOwners: Bool, buffer: WriteBuffer) -> ([Diagnostic], Int) {
     var problems: [Diagnostic] = []
     let inode = job.node.inode
+    do {
+      try image.requireKnownBlockSize(for: job.node)
+    } catch {
+      // Every block would be a guess: one line for the file, and no file rather than a wrong one.
+      return ([Diagnostic(.error, "ambiguous-block-size", "not extracted: \(error.message)", offset: job.node.entryOffset, path: job.path)], 0)
+    }
     let descriptor = HostDirectory.createFile(job.parent, job.name)
     guard descriptor >= 0 else {
       let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(HostDirectory.lastError())"

@@ -99,7 +99,7 @@ struct DataInventory {
   static let entryLimit = 1 << 21
 
   init(view: ByteView, root: Inode) {
-    var seenData: Set<[Int]> = []
+    var seenData: Set<Int> = []
     var seenDirectories: Set<Int> = []
     var pending: [(inode: Inode, path: String)] = [(root, "")]
     var entries = 0
@@ -119,7 +119,7 @@ struct DataInventory {
         case .directory:
           pending.append((inode, childPath))
         case .regular, .symlink:
-          guard inode.size != 0, inode.offsetWords != 0, seenData.insert([inode.byteOffset, Int(inode.size)]).inserted else { continue }
+          guard inode.size != 0, inode.offsetWords != 0, seenData.insert(inode.byteOffset << 24 | Int(inode.size)).inserted else { continue }
           files.append(DataFile(path: childPath, tableOffset: inode.byteOffset, size: Int(inode.size)))
           largestFile = max(largestFile, Int(inode.size))
         default:
