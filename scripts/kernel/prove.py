@@ -285,6 +285,7 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
     by_image = {i: (t, f) for i, t, f in images}
     base_of = {}
     seen_blockdev, seen_flash = {}, {}
+    shown_console = False
     for number, (disks, flash) in enumerate(plan):
         boot_work = os.path.join(work, f"boot{number}")
         os.makedirs(boot_work)
@@ -297,9 +298,18 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
         results, flashes, finished = parse(lines)
         print(f"  {target_name}: boot {number + 1}: {len(disks)} block devices, {len(flash)} flash images, "
               f"guest ran {seconds:.1f} s", flush=True)
-        if not tally.check(finished, f"boot {number + 1}: the guest did not finish (no END line)"):
-            tail = "\n".join("    " + l for l in console.splitlines()[-25:])
-            print(f"  {target_name}: last console lines:\n{tail}", flush=True)
+        if not finished:
+            console_lines = [l for l in console.splitlines() if l.strip()]
+            timed_out = any("did not finish within" in l for l in console_lines[-2:])
+            reason = (f"timed out after {timeout} s" if timed_out
+                      else f"stopped early; console ends with: {console_lines[-1][:160] if console_lines else '(nothing)'}")
+            tally.check(False, f"boot {number + 1}: the guest did not finish (no END line): {reason}")
+            if not shown_console:
+                shown_console = True
+                tail = "\n".join("    " + l for l in console_lines[-25:])
+                print(f"  {target_name}: last console lines of boot {number + 1}:\n{tail}", flush=True)
+        else:
+            tally.check(True, "")
         unclaimed = list(results)
         for image in disks:
             ident = image_id(image)
@@ -346,7 +356,7 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
             print(f"  {target_name}: {name}: the kernel's read() defect (last page read as zeros) shown on "
                   f"{', '.join(sorted(defective))}", flush=True)
         partial = [f"{f['path']} {f['directPages']}/{f['pages']}" for f in prediction["files"]
-                   if f["mappingClass"] == "partial" and image in base_of]
+                   if f["mappingClass"] == "partial" and image in seen_flash]
         if partial:
             print(f"  {target_name}: {name}: mapped partially (direct/pages): {', '.join(partial)}", flush=True)
         where = f"flash at {base:#x}" if image in base_of else "block device only"
