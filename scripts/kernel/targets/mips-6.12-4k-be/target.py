@@ -12,8 +12,8 @@ line inside double quotes, `cramfs.flash="User FS"` (the kernel keeps the quotes
 Malta loader passes -append as one argument, and guest/init.c's parameter() takes spaces inside quotes as
 part of the token and drops the quotes), so the guest mounts `mtd:User FS` and says `FLASH User FS`.
 
-Disks: virtio-blk-pci on Malta's PCI bus (GT-64120), so they appear in the guest as /dev/vd* in command-line
-order (PCI slot order); the results disk is the last one.
+Disks: virtio-blk-pci on Malta's PCI bus (GT-64120), in the four PCI slots that have interrupts (18-21),
+eight functions each at most; they appear in the guest as /dev/vd* in PCI (slot, function) order.
 
 Debian 12 has no big-endian MIPS userland, so the tree is built here: two small C programs (src/*.c)
 cross-compiled static and dynamic with gcc-mips-linux-gnu, and the smaller shared libraries of
@@ -172,9 +172,17 @@ def boot(artifacts, initramfs, disks, flash, work, timeout):
     command = MACHINE + ["-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
                          "-serial", "stdio", "-no-reboot", "-kernel", artifacts["kernel"], "-initrd", initramfs,
                          "-append", append, "-drive", f"if=pflash,unit=0,format=raw,readonly=on,file={pflash}"]
-    for index, disk in enumerate(list(disks) + [results]):
+    every = list(disks) + [results]
+    if len(every) > 4 * 8:
+        raise TargetError(f"{len(every)} disks; Malta's four PCI slots take at most 32 (8 functions each)")
+    for index, disk in enumerate(every):
         readonly = ",readonly=on" if disk != results else ""
+        # Malta routes interrupts only for its four PCI slots, 18-21 (arch/mips/pci/fixup-malta.c); a
+        # device in slot 22 or above gets no interrupt and virtio_blk's probe fails (-ENOSPC). So the
+        # disks fill those slots as functions of multifunction devices, sharing the slot's INTA line.
+        slot, function = 18 + index % 4, index // 4
+        multifunction = ",multifunction=on" if function == 0 and index + 4 < len(every) else ""
         command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
-                    "-device", f"virtio-blk-pci,drive=d{index}"]
+                    "-device", f"virtio-blk-pci,drive=d{index},addr={slot:#x}.{function}{multifunction}"]
     console, seconds = run_qemu(command, work, timeout)
     return read_results(results), console, seconds
