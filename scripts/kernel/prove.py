@@ -17,7 +17,8 @@ A target module defines NAME, PAGE_SIZE, BYTE_ORDER, FLASH_SLOTS, build_kernel(c
 assemble_tree(dest) and boot(artifacts, initramfs, disks, flash, work, timeout); optionally
 extra_images(cramfs, tree, work) -> [(image, tree, flags)] with flags from {"squash" (built with -q),
 "defect" (built with --no-read-bug-guard)}, FLASH_REFILL = True (the guest refills one RAM-window slot
-per flash image, so all flash images fit one boot) and TIMEOUT (seconds per boot). See proofkit.py.
+per flash image, so all flash images fit one boot) and TIMEOUT (seconds per boot). Extra images are made
+for the target's own tree only, not for --tree DIR. See proofkit.py.
 
 Prints one line per disagreement, then per target
   kernel-proof: TARGET: N passed, M failed; files whole/partial/none W/P/X; direct pages D
@@ -233,7 +234,8 @@ def compare(tally, name, how, seen, expected, listing, prediction, defective, co
         # Pages that came through the page cache count in the mapping's Rss; direct flash pages (no struct
         # page) do not: so the kernel itself tells how many pages it mapped directly.
         pages = (int(want[4]) + page_size - 1) // page_size
-        direct = pages - int(got[13]) * 1024 // page_size if got[13].lstrip("-").isdigit() and pages else None
+        rss = int(got[13]) if got[13].lstrip("-").isdigit() else -1
+        direct = pages - rss * 1024 // page_size if rss >= 0 and pages else None
         if how == "blockdev":
             tally.check(mapping == "none" and direct in (0, None),
                         f"{name} (blockdev) {path}: mapped directly ({mapping}, {direct} direct pages)")
