@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -196,7 +195,3 @@ def split_flash_node(qemu_command, work, bank_labels):
     subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", compiled, os.path.join(work, "split.dts")],
                    check=True, capture_output=True)
     return compiled
-
-
-def scratch(prefix):
-    return tempfile.mkdtemp(prefix=prefix)
