@@ -40,6 +40,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the repository for proofkit and the target modules
 sys.path.insert(0, HERE)
 from proofkit import TargetError, make_initramfs  # noqa: E402
 
