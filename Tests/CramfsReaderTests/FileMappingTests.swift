@@ -1,4 +1,5 @@
 import Cramfs
+import CramfsTestSupport
 import Foundation
 import Testing
 
@@ -90,5 +91,50 @@ import Testing
     let (image, _, path) = try Self.imageFile([.compressed], tail: 10)
     defer { try? FileManager.default.removeItem(atPath: path) }
     #expect(throws: CramfsError.self) { try FileMapping(image: image, node: image.root) }
+  }
+}
+
+/// Truncated XIP images: neither the analysis nor a mapping trusts a direct page that the file does not
+/// hold. Before, touching such a page killed the process with SIGBUS.
+@Suite(.timeLimit(.minutes(2))) struct TruncatedMappingTests {
+  @Test func directPagesPastTheEndAreNeverMapped() throws {
+    let root = try makeTemporaryDirectory("truncated-map")
+    defer { removeTree(root) }
+    try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 5)
+    for (name, size) in [("a", 20_000), ("b", 4096 * 7), ("c", 70_000), ("d", 300)] {
+      guard FileManager.default.createFile(atPath: root + "/src/" + name, contents: Data(rng.bytes(size))) else {
+        throw GeneratorError("cannot write \(name)")
+      }
+    }
+    var options = BuildOptions()
+    options.xipPatterns = ["*"]
+    let full = root + "/full.img"
+    _ = try ImageBuilder.build(from: root + "/src", to: full, options: options)
+    let bytes = try readBytes(full)
+    let fullImage = try CramfsImage(path: full)
+    let firstDirect = try XIPAnalysis.analyze(fullImage).files.compactMap(\.directOffset).min() ?? 0
+    var cuts = 0
+    var pastEnd = 0
+    for cut in stride(from: firstDirect, to: bytes.count, by: 1531) {
+      let path = root + "/cut.img"
+      try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: path))
+      let image = try CramfsImage(path: path, blockSize: 4096)
+      cuts += 1
+      for file in try XIPAnalysis.analyze(image).files {
+        if let offset = file.directOffset {
+          #expect(offset + file.directPages * 4096 <= cut, "\(file.path): direct pages past the cut at \(cut)")
+        }
+        if file.reason == .pastEndOfImage { pastEnd += 1 }
+        // Map and touch every byte, lazily filled and eagerly: a direct page past the end would be SIGBUS.
+        for lazy in [true, false] {
+          guard let mapping = try? FileMapping(image: image, node: try image.lookup(file.path), lazy: lazy) else { continue }
+          #expect(mapping.directPages == file.directPages)
+          #expect(mapping.bytes.reduce(0) { $0 &+ Int($1) } >= 0)
+        }
+      }
+    }
+    #expect(cuts > 50)
+    #expect(pastEnd > 0, "no cut fell inside a direct run")
   }
 }

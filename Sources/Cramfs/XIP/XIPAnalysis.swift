@@ -34,6 +34,9 @@ public enum XIPReason: String, Sendable, Codable, CaseIterable {
   case notPageAligned = "not page aligned"
   /// The bytes after the end of the file in its last page are not all zero.
   case lastPageShared = "last page shared"
+  /// The next page would lie past the end of the image (a truncated or lying image): the kernel would map
+  /// whatever memory follows the flash, so it is not counted as mappable.
+  case pastEndOfImage = "past end of image"
   /// The last page is stored non-direct on purpose, to dodge the kernel's `read()` defect with full-size
   /// direct uncompressed last blocks.
   case readBugGuard = "read-bug guard"
@@ -128,25 +131,31 @@ public enum XIPAnalysis {
       return .notContiguous
     }
 
-    // cramfs_get_block_range: pointers equal to (first + i pages) | DIRECT | UNCOMPRESSED.
+    // cramfs_get_block_range: pointers equal to (first + i pages) | DIRECT | UNCOMPRESSED. Unlike the kernel,
+    // a page must also lie inside the image: nothing past its end is trusted to be there.
     let first = try pointer(0)
     let firstWords = first.value
+    let offset = Int(firstWords) << 2
     var direct = 0
+    var pastEnd = false
     while direct < maxPages {
       let expected = (firstWords &+ UInt32(direct * (pageSize >> 2))) | BlockPointer.directFlag | BlockPointer.uncompressedFlag
       guard try pointer(direct).rawValue == expected else { break }
+      guard image.view.contains(offset: offset + direct * pageSize, length: pageSize) else {
+        pastEnd = true
+        break
+      }
       direct += 1
     }
     guard direct > 0, firstWords != 0 else {
-      report.reason = try blockedBy(0)
+      report.reason = pastEnd ? .pastEndOfImage : try blockedBy(0)
       return report
     }
-    let offset = Int(firstWords) << 2
     guard (physicalBase &+ UInt64(offset)) % UInt64(pageSize) == 0 else {
       report.reason = .notPageAligned
       return report
     }
-    var reason: XIPReason? = direct < maxPages ? try blockedBy(direct) : nil
+    var reason: XIPReason? = pastEnd ? .pastEndOfImage : direct < maxPages ? try blockedBy(direct) : nil
     // cramfs_last_page_is_shared: the tail of a partial last page must be zeros.
     let partial = size % pageSize
     if direct == maxPages, partial != 0 {
