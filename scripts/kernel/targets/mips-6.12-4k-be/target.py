@@ -26,11 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-try:
-    from proofkit import TargetError, build_linux, make_results_disk, read_results, run_qemu  # noqa: E402
-except ImportError:  # pragma: no cover - only before proofkit existed
-    class TargetError(Exception):
-        """A target could not be built or booted; the message is one line."""
+from proofkit import TargetError, build_linux, make_results_disk, read_results, run_qemu  # noqa: E402
 
 NAME = "mips-6.12-4k-be"
 PAGE_SIZE = 4096
@@ -44,10 +40,10 @@ USER_FS_OFFSET = 0x100000     # malta.dts user-fs@100000
 USER_FS_SIZE = 0x2E0000
 FLASH_SLOTS = [{"mtd": "User FS", "base": FLASH_BASE + USER_FS_OFFSET, "capacity": USER_FS_SIZE}]
 MACHINE = ["qemu-system-mips", "-M", "malta", "-m", "256M", "-smp", "1"]
-# The smaller libraries of libc6-mips-cross (real file, soname): libc.so.6 does not fit the partition.
-# One flash slot and no refill: each image that fits gets a boot of its own. A boot takes 4-8 s under TCG
+# One flash slot and no refill: each image that fits gets a boot of its own. A boot takes 3-8 s under TCG
 # (2 busy cores); the timeout only bounds a hung guest.
 TIMEOUT = 240
+# The smaller libraries of libc6-mips-cross (real file, soname): libc.so.6 does not fit the partition.
 LIBRARIES = ["ld.so.1", "libm.so.6", "libresolv.so.2", "libdl.so.2", "libgcc_s.so.1"]
 
 
@@ -178,9 +174,9 @@ def boot(artifacts, initramfs, disks, flash, work, timeout):
         raise TargetError(f"{len(every)} disks; Malta's four PCI slots take at most 32 (8 functions each)")
     for index, disk in enumerate(every):
         readonly = ",readonly=on" if disk != results else ""
-        # Malta routes interrupts only for its four PCI slots, 18-21 (arch/mips/pci/fixup-malta.c); a
-        # device in slot 22 or above gets no interrupt and virtio_blk's probe fails (-ENOSPC). So the
-        # disks fill those slots as functions of multifunction devices, sharing the slot's INTA line.
+        # Malta routes interrupts only for its four PCI slots, 18-21 (irq_tab in arch/mips/pci/fixup-malta.c
+        # ends at slot 21); in slots 22 and 23 (QEMU's next free ones) virtio_blk failed to probe (-ENOSPC).
+        # So the disks fill slots 18-21 as functions of multifunction devices, sharing the slot's INTx line.
         slot, function = 18 + index % 4, index // 4
         multifunction = ",multifunction=on" if function == 0 and index + 4 < len(every) else ""
         command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
