@@ -2,7 +2,7 @@ import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs cat", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs cat", .enabled(if: TestEnvironment.gate(UtilLinuxCramfs.isAvailable), "needs util-linux mkfs.cramfs"))
 struct CatTests {
   @Test("every regular file comes out byte for byte", arguments: MkfsVariant.all)
   func everyFile(variant: MkfsVariant) throws {

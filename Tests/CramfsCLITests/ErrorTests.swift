@@ -45,7 +45,7 @@ struct ErrorTests {
     try Self.expectOneLineError(arguments, status: 16)
   }
 
-  @Test("paths that do not work inside a good image", .enabled(if: UtilLinuxCramfs.isAvailable))
+  @Test("paths that do not work inside a good image", .enabled(if: TestEnvironment.gate(UtilLinuxCramfs.isAvailable)))
   func badPaths() throws {
     let fixture = try Fixture(MkfsVariant.all[0])
     let image = fixture.image.path
@@ -57,7 +57,7 @@ struct ErrorTests {
     try Self.expectOneLineError(["info", "--offset", "1000000", image], status: 8)
   }
 
-  @Test("a truncated image is reported, not crashed on", .enabled(if: UtilLinuxCramfs.isAvailable), arguments: [200, 1000, 3000])
+  @Test("a truncated image is reported, not crashed on", .enabled(if: TestEnvironment.gate(UtilLinuxCramfs.isAvailable)), arguments: [200, 1000, 3000])
   func truncated(length: Int) throws {
     let fixture = try Fixture(MkfsVariant.all[0])
     let cut = try Self.scratchFile(try Data(contentsOf: fixture.image).prefix(length))

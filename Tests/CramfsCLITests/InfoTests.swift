@@ -2,7 +2,7 @@ import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs info", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs info", .enabled(if: TestEnvironment.gate(UtilLinuxCramfs.isAvailable), "needs util-linux mkfs.cramfs"))
 struct InfoTests {
   @Test("--json reports what mkfs.cramfs wrote", arguments: MkfsVariant.all)
   func jsonMatchesMkfs(variant: MkfsVariant) throws {

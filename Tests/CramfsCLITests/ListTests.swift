@@ -2,7 +2,7 @@ import CramfsTestSupport
 import Foundation
 import Testing
 
-@Suite("cramfs list", .enabled(if: UtilLinuxCramfs.isAvailable, "needs util-linux mkfs.cramfs"))
+@Suite("cramfs list", .enabled(if: TestEnvironment.gate(UtilLinuxCramfs.isAvailable), "needs util-linux mkfs.cramfs"))
 struct ListTests {
   @Test("--json -R lists every entry with its type, mode, owner, size and target", arguments: MkfsVariant.all)
   func jsonMatchesTree(variant: MkfsVariant) throws {

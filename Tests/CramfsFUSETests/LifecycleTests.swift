@@ -18,7 +18,7 @@ private func smallTree(in workspace: Workspace) throws -> String {
   return tree
 }
 
-@Suite(.enabled(if: MountTools.available, "needs /dev/fuse, fusermount3 and the built cramfs binary"))
+@Suite(.enabled(if: TestEnvironment.gate(MountTools.available), "needs /dev/fuse, fusermount3 and the built cramfs binary"))
 struct LifecycleTests {
   @Test func changesFailWithEROFS() throws {
     let workspace = try Workspace("erofs")

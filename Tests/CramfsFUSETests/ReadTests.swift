@@ -8,7 +8,7 @@ import Testing
   import Glibc
 #endif
 
-@Suite(.enabled(if: MountTools.available, "needs /dev/fuse, fusermount3 and the built cramfs binary"))
+@Suite(.enabled(if: TestEnvironment.gate(MountTools.available), "needs /dev/fuse, fusermount3 and the built cramfs binary"))
 struct ReadTests {
   /// 16 threads read random ranges of random files at once (half bypass the page cache with O_DIRECT).
   @Test func sixteenParallelReadersGetExactContent() throws {

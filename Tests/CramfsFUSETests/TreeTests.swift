@@ -43,7 +43,7 @@ struct ImageVariant: CustomTestStringConvertible, Sendable {
   }
 }
 
-@Suite(.enabled(if: MountTools.available, "needs /dev/fuse, fusermount3 and the built cramfs binary"))
+@Suite(.enabled(if: TestEnvironment.gate(MountTools.available), "needs /dev/fuse, fusermount3 and the built cramfs binary"))
 struct TreeTests {
   @Test(arguments: ImageVariant.all)
   func mountedTreeMatchesTheSource(_ variant: ImageVariant) throws {
