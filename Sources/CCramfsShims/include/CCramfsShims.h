@@ -24,4 +24,13 @@ int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms);
 /// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
 int CCramfsShims_pipe_cloexec(int fds[2]);
 
+/// open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600): an unnamed file in `directory` that vanishes if
+/// the process dies before it is linked; returns the descriptor or -errno (-EOPNOTSUPP where the file
+/// system cannot).
+int CCramfsShims_open_tmpfile(const char *directory);
+
+/// Gives the unnamed file `fd` the name `path` (linkat through /proc/self/fd); returns 0 or -errno
+/// (-EEXIST when `path` exists).
+int CCramfsShims_link_tmpfile(int fd, const char *path);
+
 #endif

@@ -1,3 +1,5 @@
+import CCramfsShims
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -343,16 +345,30 @@ private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at off
 }
 
 /// A file created next to `destination` that becomes it on `commit`, or disappears on `discard`.
+/// The image while it is written: an unnamed file in the destination's directory (`O_TMPFILE`), given its
+/// name only when complete, so a build killed at any moment (even by SIGKILL) leaves no file behind. Where
+/// the file system has no unnamed files, a hidden named file renamed into place instead.
 private final class TemporaryFile {
   let descriptor: Int32
+  /// The name used in messages: the destination, or the hidden file.
   let path: String
+  /// The hidden file's name, when the file system refused an unnamed one.
+  private let hiddenPath: String?
   private var isClosed = false
 
   init(destination: String) throws(CramfsError) {
     let slash = destination.lastIndex(of: "/")
-    let directory = slash.map { String(destination[...$0]) } ?? ""
+    let directory = slash.map { String(destination[..<$0]) } ?? "."
+    let unnamed = CCramfsShims_open_tmpfile(directory.isEmpty ? "/" : directory)
+    if unnamed >= 0 {
+      descriptor = unnamed
+      path = destination
+      hiddenPath = nil
+      return
+    }
+    let prefix = slash.map { String(destination[...$0]) } ?? ""
     let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
-    var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
+    var template = Array((prefix + "." + base + ".tmp-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
       throw CramfsError(
@@ -361,8 +377,9 @@ private final class TemporaryFile {
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     descriptor = fd
-    path = String(
-      decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let hidden = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    path = hidden
+    hiddenPath = hidden
   }
 
   func write(_ data: [UInt8], at offset: Int) throws(CramfsError) {
@@ -399,25 +416,52 @@ private final class TemporaryFile {
     return crc
   }
 
-  /// Gives the file the usual permissions (0666 minus the umask, as `creat` would) and renames it.
+  /// Gives the file the usual permissions (0666 minus the umask, as `creat` would) and its name.
   func commit(to destination: String) throws(CramfsError) {
     let mask = umask(0)
     umask(mask)
-    let modeSet = fchmod(descriptor, 0o666 & ~mask) == 0
-    isClosed = true
-    guard modeSet, close(descriptor) == 0 else {
+    guard fchmod(descriptor, 0o666 & ~mask) == 0 else {
       throw CramfsError(.io, "cannot finish \(path): \(errnoText())", path: path)
     }
-    guard rename(path, destination) == 0 else {
+    if hiddenPath == nil { try link(to: destination) }
+    isClosed = true
+    guard close(descriptor) == 0 else {
+      throw CramfsError(.io, "cannot finish \(path): \(errnoText())", path: path)
+    }
+    guard let hiddenPath else { return }
+    guard rename(hiddenPath, destination) == 0 else {
       let reason = errnoText()
-      unlink(path)
-      throw CramfsError(
-        .io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
+      unlink(hiddenPath)
+      throw CramfsError(.io, "cannot rename \(hiddenPath) to \(destination): \(reason)", path: destination)
+    }
+  }
+
+  /// Names the unnamed file `destination`: directly when the name is free (atomic, nothing to clean up);
+  /// over an existing file through a hidden name and `rename`, which replaces it atomically.
+  private func link(to destination: String) throws(CramfsError) {
+    var result = CCramfsShims_link_tmpfile(descriptor, destination)
+    if result == -EEXIST {
+      let slash = destination.lastIndex(of: "/")
+      let prefix = slash.map { String(destination[...$0]) } ?? ""
+      let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+      for attempt in 0..<100 {
+        let hidden = prefix + "." + base + ".tmp-\(getpid())-\(attempt)"
+        result = CCramfsShims_link_tmpfile(descriptor, hidden)
+        if result == -EEXIST { continue }
+        if result == 0, rename(hidden, destination) != 0 {
+          result = -errno
+          unlink(hidden)
+        }
+        break
+      }
+    }
+    guard result == 0 else {
+      throw CramfsError(.io, "cannot create \(destination): \(String(cString: strerror(-result)))", path: destination)
     }
   }
 
   func discard() {
     if !isClosed { close(descriptor) }
-    unlink(path)
+    if let hiddenPath { unlink(hiddenPath) }
   }
 }
