@@ -301,18 +301,15 @@ def prove_target(target_name, cramfs, user_tree, timeout_override):
         results, flashes, finished = parse(lines)
         print(f"  {target_name}: boot {number + 1}: {len(disks)} block devices, {len(flash)} flash images, "
               f"guest ran {seconds:.1f} s", flush=True)
-        if not finished:
-            console_lines = [l for l in console.splitlines() if l.strip()]
-            timed_out = any("did not finish within" in l for l in console_lines[-2:])
-            reason = (f"timed out after {timeout} s" if timed_out
-                      else f"stopped early; console ends with: {console_lines[-1][:160] if console_lines else '(nothing)'}")
-            tally.check(False, f"boot {number + 1}: the guest did not finish (no END line): {reason}")
-            if not shown_console:
-                shown_console = True
-                tail = "\n".join("    " + l for l in console_lines[-25:])
-                print(f"  {target_name}: last console lines of boot {number + 1}:\n{tail}", flush=True)
-        else:
-            tally.check(True, "")
+        console_lines = [l for l in console.splitlines() if l.strip()]
+        timed_out = any("did not finish within" in l for l in console_lines[-2:])
+        reason = (f"timed out after {timeout} s" if timed_out
+                  else f"console ends with: {console_lines[-1][:160] if console_lines else '(nothing)'}")
+        if not tally.check(finished, f"boot {number + 1}: the guest did not finish (no END line): {reason}") \
+                and not shown_console:
+            shown_console = True
+            tail = "\n".join("    " + l for l in console_lines[-25:])
+            print(f"  {target_name}: last console lines of boot {number + 1}:\n{tail}", flush=True)
         unclaimed = list(results)
         for image in disks:
             ident = image_id(image)
