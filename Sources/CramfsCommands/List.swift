@@ -25,7 +25,7 @@ extension CramfsCommand {
     @Flag(name: [.customShort("R"), .long], help: "List every entry below the directory, with paths relative to it.")
     public var recursive = false
 
-    @Flag(help: "Print a JSON array of entries (path, name, type, mode, permissions, uid, gid, size, inode, major/minor, target).")
+    @Flag(help: "Print a JSON array of entries (path, name, type, mode, permissions, uid, gid, size, inode, 512-byte blocks, links, major/minor, target).")
     public var json = false
 
     @OptionGroup public var imageOptions: ImageOptions

@@ -6,7 +6,7 @@ where the image fits, through memory-mapped flash (MTD: the XIP path).
 
 Checks, per image and mount: every entry the kernel shows equals the source tree (type, mode, owner, size,
 device numbers, link target, content through read() and through mmap()); inode number, st_blocks and
-st_nlink equal what `cramfs list` reports (blocks by the kernel's rule, (size - 1) / 512 + 1 for entries
+st_nlink equal what `cramfs list --json` reports (the library's stat: blocks by the kernel's rule, (size - 1) / 512 + 1 for entries
 with data); `cramfs xip` reports the target's page size; on flash each regular file's mapping class
 (from /proc/self/smaps: pf = whole, mm = partial) and its number of direct pages (pages minus Rss) equal
 `cramfs xip --base SLOT_BASE`'s prediction; on a block device nothing maps directly. An image built with --no-read-bug-guard must show the kernel's read()
@@ -221,11 +221,9 @@ def compare(tally, name, how, seen, expected, listing, prediction, defective, co
         # The kernel numbers inodes and counts blocks itself; `cramfs list` must agree.
         listed = listing.get(path)
         if listed is not None:
-            ino = listed["inode"]
-            blocks = (listed["size"] - 1) // 512 + 1 if ino % 4 == 0 and listed["size"] > 0 else 0
-            tally.check(got[10:13] == [str(ino), str(blocks), "1"],
-                        f"{name} ({how}) {path}: kernel shows ino/blocks/nlink {got[10:13]}, "
-                        f"cramfs list gives {[ino, blocks, 1]}")
+            stat = [str(listed["inode"]), str(listed["blocks"]), str(listed["links"])]
+            tally.check(got[10:13] == stat,
+                        f"{name} ({how}) {path}: kernel shows ino/blocks/nlink {got[10:13]}, cramfs list gives {stat}")
         else:
             tally.check(False, f"{name}: cramfs list does not show {path}")
         if want[0] != "f":

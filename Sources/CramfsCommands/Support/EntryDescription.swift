@@ -60,6 +60,8 @@ struct EntryDescription {
       ("gid", .int(stat.gid)),
       ("size", .int(stat.size)),
       ("inode", .int(stat.inodeNumber)),
+      ("blocks", .int(stat.blocks512)),
+      ("links", .int(stat.linkCount)),
     ]
     if let device = stat.device {
       members.append(("major", .int(device.major)))
