@@ -172,9 +172,14 @@ public enum CramfsckCommand {
 
   /// Parses the process's arguments, runs, and exits with fsck's status.
   public static func main() -> Never {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if CramfsckDocumentation.isDocumentationRequest(arguments) {
+      CramfsckDocumentation.main(arguments)  // prints and exits
+      exit(0)
+    }
     let status: Int32
     do {
-      status = run(try parse(Array(CommandLine.arguments.dropFirst())))
+      status = run(try parse(arguments))
     } catch {
       printToolError("\(error.message) (try 'cramfsck --help')", tool: "cramfsck")
       status = 16
