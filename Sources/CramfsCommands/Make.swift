@@ -24,6 +24,9 @@ extension CramfsCommand {
         entry type cramfs cannot hold, a file of 16 MiB or more, a name over 252 bytes or a damaged archive \
         stops the build with one line naming the entry. File data is kept in a temporary file beside IMAGE \
         (unlinked at once). --force-uid and --force-gid set every owner. \
+        INPUT may also be a cramfs image (either byte order, padded or not, any block size, at --offset in \
+        its file): it is rebuilt with the options given (byte order, block size, XIP layout, level) without \
+        extracting it; modes, owners and device numbers are kept as stored. \
         Exit status: 0 success, 8 error, 16 usage.
         """)
 

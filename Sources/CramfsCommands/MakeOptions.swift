@@ -61,6 +61,13 @@ public struct MakeOptions: ParsableArguments {
     help: ArgumentHelp("Store every entry with this gid (0-255).", valueName: "gid"))
   public var forceGID: UInt32?
 
+  @Option(
+    name: .customLong("offset"),
+    help: ArgumentHelp(
+      "The input is a cramfs image starting at this byte offset of its file (e.g. in a flash dump).",
+      valueName: "bytes"))
+  public var inputOffset: Int = 0
+
   @Flag(
     name: [.customShort("x"), .customLong("store-incompressible")],
     help: "Store blocks that do not shrink uncompressed (needs Linux 4.15 or later).")
@@ -135,8 +142,8 @@ public struct MakeOptions: ParsableArguments {
 
   @Argument(
     help: ArgumentHelp(
-      "What to put in the image: a directory, or a tar archive (plain, gzip, bzip2, xz, zstd; - for "
-        + "standard input), recognized by content.", valueName: "input"))
+      "What to put in the image: a directory, a tar archive (plain, gzip, bzip2, xz, zstd; - for "
+        + "standard input) or a cramfs image, recognized by content.", valueName: "input"))
   public var directory: String
 
   @Argument(help: "The image file to write.")
@@ -194,6 +201,9 @@ public struct MakeOptions: ParsableArguments {
     if let jobs { options.jobs = jobs }
     options.warningsAreErrors = warningsAreErrors
     if verbose { options.log = { print($0) } }
+    guard inputOffset >= 0 else {
+      throw CramfsError(.invalidArgument, "--offset must not be negative, not \(inputOffset)")
+    }
     try options.validate()
     return options
   }
@@ -211,7 +221,7 @@ public struct MakeOptions: ParsableArguments {
       throw ExitCode.usageError
     }
     do {
-      let input = try ImageInputs.detect(directory)
+      let input = try ImageInputs.detect(directory, imageOffset: inputOffset)
       let report = try ImageBuilder.build(from: input, to: image, options: options)
       for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
       if verbose {

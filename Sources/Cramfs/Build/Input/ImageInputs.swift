@@ -7,11 +7,14 @@
 /// Chooses the ``ImageInput`` for a command-line argument by what it is, never by its name.
 public enum ImageInputs {
   /// `-` is a tar stream on standard input; a directory is a ``DirectoryInput``; a file that starts with
-  /// the cramfs magic (at 0 or 512, either byte order) is an image; any other file, pipe or device is
+  /// the cramfs magic (at 0 or 512, either byte order) is a ``CramfsImageInput``; any other file, pipe or device is
   /// a tar archive (plain or compressed), which libarchive recognizes or refuses by content.
   ///
+  /// With an `imageOffset`, the argument must be a file holding a cramfs image at that offset.
+  ///
   /// - Throws: ``CramfsError/Code/io`` when `argument` cannot be found or read.
-  public static func detect(_ argument: String) throws(CramfsError) -> any ImageInput {
+  public static func detect(_ argument: String, imageOffset: Int = 0) throws(CramfsError) -> any ImageInput {
+    if imageOffset != 0 { return CramfsImageInput(path: argument, offset: imageOffset) }
     if argument == "-" { return TarArchiveInput(path: nil) }
     var info = stat()
     guard stat(argument, &info) == 0 else {
@@ -21,11 +24,7 @@ public enum ImageInputs {
     case S_IFDIR:
       return DirectoryInput(path: argument)
     case S_IFREG:
-      if try startsWithCramfsMagic(argument) {
-        throw CramfsError(
-          .unsupportedFeature, "\(argument) is a cramfs image; building from an image is not supported yet",
-          path: argument)
-      }
+      if try startsWithCramfsMagic(argument) { return CramfsImageInput(path: argument) }
       return TarArchiveInput(path: argument)
     default:
       return TarArchiveInput(path: argument)
