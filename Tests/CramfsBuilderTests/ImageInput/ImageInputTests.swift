@@ -4,8 +4,8 @@ import Testing
 
 @testable import Cramfs
 
-/// A tree with ELF files (XIP candidates) next to the generated tree's kinds of entry.
-private final class XIPTree: Sendable {
+/// A tree with ELF files (XIP candidates), a text file, an empty file and a symlink.
+final class XIPTree: Sendable {
   static let shared: XIPTree = {
     do { return try XIPTree() } catch { fatalError("cannot make the XIP tree: \(error)") }
   }()

@@ -9,7 +9,7 @@ import Testing
 #endif
 
 /// One tree made for real and its archives, shared by the tests below.
-private final class TarFixtures: Sendable {
+final class TarFixtures: Sendable {
   static let shared: TarFixtures? = {
     guard EveryTypeTree.canBeMade else { return nil }
     do { return try TarFixtures() } catch { fatalError("cannot make tar fixtures: \(error)") }
