@@ -109,6 +109,13 @@ struct TarInputRuleTests {
     #expect(report.warnings.map(\.kind) == [.duplicatePath])
   }
 
+  @Test("a file given where a directory was implied replaces it and what it held, with a warning")
+  func fileReplacesImpliedDirectory() throws {
+    let (report, entries) = try build("[('d/f', 'f', b'x', 0o644, 0, 0), ('d', 'f', b'file', 0o600, 0, 0)]")
+    #expect(entries.map(\.path) == ["/d"] && entries[0].inode.size == 4)
+    #expect(report.warnings.map(\.kind) == [.duplicatePath])
+  }
+
   @Test("a directory given after its children keeps them and takes its own mode")
   func directoryAfterChildren() throws {
     let (report, entries) = try build("[('d/f', 'f', b'x', 0o644, 0, 0), ('d', 'd', None, 0o700, 9, 9)]")

@@ -164,11 +164,13 @@ public struct TreeAssembler {
   }
 
   private mutating func replace(_ index: Int, with entry: SourceEntry, display: String) {
-    if nodes[index].isExplicit {
+    let dropsChildren = entry.type != .directory && !nodes[index].children.isEmpty
+    if nodes[index].isExplicit || dropsChildren {
+      let dropped = dropsChildren ? " (with the \(nodes[index].children.count) entries below it)" : ""
       warnings.append(
         BuildWarning(
           kind: .duplicatePath, path: display,
-          message: "appears more than once in the input; the later entry wins"))
+          message: "appears more than once in the input; the later entry wins\(dropped)"))
     }
     // The replaced entry's owner and device warnings go with it.
     warnings.removeAll {
