@@ -29,11 +29,20 @@ struct HostileArchive: Sendable, CustomTestStringConvertible {
         + "tar -C $W/t -cf - . | \(tool) -c > $W/full && head -c $(($(stat -c %s $W/full) / 2)) $W/full > $1")
   }
 
+  /// A valid archive of compressible text, compressed with `tool`, with one byte flipped at `offset`.
+  static func corrupt(_ tool: String, at offset: Int) -> HostileArchive {
+    HostileArchive(
+      name: "corrupt \(tool) stream", expected: "",
+      script: "mkdir -p $W/t && yes cramfs | head -c 200000 > $W/t/payload && tar -C $W/t -cf - . | \(tool) -c > $W/full"
+        + " && python3 -c \"import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[\(offset)] ^= 0xff; "
+        + "open(sys.argv[2], 'wb').write(b)\" $W/full $1")
+  }
+
   static let all: [HostileArchive] = [
     python("dot-dot component", "a/../b: path has a '..' component", "[('a/../b', 'f', b'x', 0o644, 0, 0)]"),
     python("leading dot-dot", "../escape: path has a '..' component", "[('../escape', 'f', b'x', 0o644, 0, 0)]"),
     python(
-      "dot-dot in a hard link", "../x: path has a '..' component",
+      "dot-dot in a hard link", "b: hard link target ../x: path has a '..' component",
       "[('a', 'f', b'x', 0o644, 0, 0), ('b', 'h', '../x', 0o644, 0, 0)]"),
     python(
       "file over 16 MiB", "big: file is 16777216 bytes",
@@ -58,6 +67,24 @@ struct HostileArchive: Sendable, CustomTestStringConvertible {
     python(
       "unsupported entry type (GNU multi-volume continuation)", "x: entry type unknown",
       "[('x', 'M', None, 0o644, 0, 0)]", format: "GNU_FORMAT"),
+    python("path over PATH_MAX", "path is 5001 bytes; the limit is 4095", "[('d/' * 2500 + 'f', 'f', b'x', 0o644, 0, 0)]"),
+    python("10 MB PAX path", "", "[('x', 'f', b'x', 0o644, 0, 0, {'path': 'p' * 10000000})]"),
+    python(
+      "2 MB GNU long name", "", "[('n' * 2000000, 'f', b'x', 0o644, 0, 0)]", format: "GNU_FORMAT"),
+    python("uid over 32 bits", "out of range", "[('x', 'f', b'x', 0o644, 5000000000, 0)]"),
+    python("negative uid", "", "[('x', 'f', b'x', 0o644, 0, 0, {'uid': '-5'})]"),
+    python(
+      "PAX size of 10^20", "", "[('x', 'f', b'x', 0o644, 0, 0, {'size': '100000000000000000000'})]"),
+    python(
+      "hard link to itself", "hard link to x, which is not in the archive before it",
+      "[('x', 'h', 'x', 0o644, 0, 0)]"),
+    python(
+      "hard link to a later entry", "hard link to y, which is not in the archive before it",
+      "[('x', 'h', 'y', 0o644, 0, 0), ('y', 'f', b'y', 0o644, 0, 0)]"),
+    python(
+      "symlink under a symlink", "/l is a symlink, not a directory",
+      "[('l', 's', '/etc', 0o777, 0, 0), ('l/passwd', 'f', b'root', 0o644, 0, 0)]"),
+    corrupt("xz", at: 40), corrupt("zstd", at: 30), corrupt("bzip2", at: 40),
     HostileArchive(
       name: "huge claimed size", expected: "huge: file is 8589934591 bytes",
       script: "PYTHON-RAW:huge"),

@@ -116,6 +116,23 @@ struct TarInputRuleTests {
     #expect(report.warnings.map(\.kind) == [.duplicatePath])
   }
 
+  @Test("paths 1500 directories deep (3001 bytes) build: nothing recurses per level")
+  func deepPaths() throws {
+    let (_, entries) = try build("[('a/' * 1500 + 'f', 'f', b'deep', 0o644, 0, 0)]")
+    #expect(entries.count == 1501 && entries.last?.inode.size == 4)
+  }
+
+  @Test("hard links share data, also to symlinks and devices")
+  func hardLinks() throws {
+    let (report, entries) = try build(
+      "[('f', 'f', b'shared', 0o4755, 3, 4), ('g', 'h', 'f', 0o644, 0, 0), ('s', 's', 'f', 0o777, 0, 0), "
+        + "('t', 'h', 's', 0o777, 0, 0)]")
+    let byPath = Dictionary(uniqueKeysWithValues: entries.map { ($0.path, $0.inode) })
+    #expect(byPath["/g"] == byPath["/f"] && byPath["/f"]?.mode == 0o104755 && byPath["/g"]?.uid == 3)
+    #expect(byPath["/t"] == byPath["/s"] && byPath["/t"]?.fileType == .symlink)
+    #expect(report.deduplicatedFiles == 2)
+  }
+
   @Test("a directory given after its children keeps them and takes its own mode")
   func directoryAfterChildren() throws {
     let (report, entries) = try build("[('d/f', 'f', b'x', 0o644, 0, 0), ('d', 'd', None, 0o700, 9, 9)]")
@@ -157,14 +174,17 @@ struct TarInputRuleTests {
 }
 
 /// Writes a tar archive of `entries` with Python's tarfile module (PAX format): each entry is
-/// `(name, type, data, mode, uid, gid)` with type `f`, `d`, `s` (data is the link target), `h` (hard link).
+/// `(name, type, data, mode, uid, gid[, pax headers])` with type `f`, `d`, `s` (data is the link target),
+/// `h` (hard link) or a raw type flag.
 func writeArchive(_ entries: String, to path: String, format: String = "PAX_FORMAT") throws {
   let script = """
     import io, sys, tarfile
     types = {'f': tarfile.REGTYPE, 'd': tarfile.DIRTYPE, 's': tarfile.SYMTYPE, 'h': tarfile.LNKTYPE}
     with tarfile.open(sys.argv[1], 'w', format=tarfile.\(format)) as archive:
-        for name, kind, data, mode, uid, gid in \(entries):
+        for entry in \(entries):
+            name, kind, data, mode, uid, gid = entry[:6]
             info = tarfile.TarInfo(name)
+            if len(entry) > 6: info.pax_headers = entry[6]
             info.type = types.get(kind, kind.encode() if isinstance(kind, str) else kind)
             info.mode, info.uid, info.gid = mode, uid, gid
             if kind == 'f':

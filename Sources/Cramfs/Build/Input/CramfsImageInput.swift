@@ -34,7 +34,7 @@ public struct CramfsImageInput: ImageInput {
     }
     var assembler = TreeAssembler(options: options)
     do throws(CramfsError) {
-      try assembler.add(try Self.entry(image.root, path: [], image: image))
+      try Self.add(image.root, path: [], image: image, to: &assembler)
       // Iterative and by name bytes (names need not be UTF-8); each directory's entries once, so a
       // corrupt image with a directory loop ends with an error instead of running forever.
       var pending: [(Node, [UInt8])] = [(image.root, [])]
@@ -47,7 +47,7 @@ public struct CramfsImageInput: ImageInput {
         }
         for child in try image.children(of: directory) {
           let childPath = directoryPath + [UInt8(ascii: "/")] + child.name
-          try assembler.add(try Self.entry(child, path: childPath, image: image))
+          try Self.add(child, path: childPath, image: image, to: &assembler)
           if child.type == .directory { pending.append((child, childPath)) }
         }
       }
@@ -57,13 +57,25 @@ public struct CramfsImageInput: ImageInput {
     return assembler.finish()
   }
 
+  private static func add(
+    _ node: Node, path: [UInt8], image: CramfsImage, to assembler: inout TreeAssembler
+  ) throws(CramfsError) {
+    do {
+      try assembler.add(try entry(node, path: path, image: image))
+    } catch {
+      let display = path.isEmpty ? "/" : String(decoding: path, as: UTF8.self)
+      throw CramfsError(
+        error.code, "\(display): \(error.message)", offset: error.offset ?? node.entryOffset, path: display)
+    }
+  }
+
   private static func entry(_ node: Node, path: [UInt8], image: CramfsImage) throws(CramfsError)
     -> InputEntry
   {
     let display = path.isEmpty ? "/" : String(decoding: path, as: UTF8.self)
     guard let type = node.type else {
       throw CramfsError(
-        .corrupted, "\(display): unknown file type (mode 0o\(String(node.inode.mode, radix: 8)))",
+        .corrupted, "unknown file type (mode 0o\(String(node.inode.mode, radix: 8)))",
         offset: node.entryOffset, path: display)
     }
     var entry = InputEntry(

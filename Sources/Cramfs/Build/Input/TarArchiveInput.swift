@@ -43,15 +43,18 @@ public struct TarArchiveInput: ImageInput {
       }
       guard let header else { break }
       let entryPath = Self.bytes(archive_entry_pathname(header)) ?? Self.bytes(archive_entry_pathname_utf8(header)) ?? []
-      let display = String(decoding: entryPath, as: UTF8.self)
+      // Long paths are cut in messages, so an error stays one readable line.
+      let display =
+        entryPath.count > 300
+        ? String(decoding: entryPath.prefix(120), as: UTF8.self) + "...(\(entryPath.count) bytes)"
+        : String(decoding: entryPath, as: UTF8.self)
       previous = display
       do {
         try assembler.add(
           try Self.entry(header, path: entryPath, reader: reader, spill: spill, buffer: buffer, assembler: assembler))
       } catch {
         // Every message names the archive and the entry once.
-        let message = error.message.hasPrefix(display + ":") ? error.message : "\(display): \(error.message)"
-        throw CramfsError(error.code, "\(reader.name): \(message)", path: display)
+        throw CramfsError(error.code, "\(reader.name): \(display): \(error.message)", path: display)
       }
     }
     return assembler.finish()
@@ -106,7 +109,13 @@ public struct TarArchiveInput: ImageInput {
     throws(CramfsError) -> InputEntry
   {
     let targetText = String(decoding: target, as: UTF8.self)
-    guard let original = try assembler.lookup(target) else {
+    let found: SourceEntry?
+    do {
+      found = try assembler.lookup(target)
+    } catch {
+      throw CramfsError(error.code, "hard link target \(targetText): \(error.message)")
+    }
+    guard let original = found else {
       throw CramfsError(.notFound, "hard link to \(targetText), which is not in the archive before it")
     }
     guard original.type != .directory else {

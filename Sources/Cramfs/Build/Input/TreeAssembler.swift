@@ -52,8 +52,14 @@ public struct TreeAssembler {
     var isExplicit: Bool
   }
 
+  /// Linux's `PATH_MAX` (the terminating NUL included).
+  public static let maxPathLength = 4096
+
   private let options: BuildOptions
   private var nodes: [Node]
+  /// Bytes of directory entries so far: checked as entries come, so an archive of millions of tiny
+  /// entries stops when the image could no longer hold them, not when memory runs out.
+  private var directoryBytes = 0
   private var warnings: [BuildWarning] = []
 
   public init(options: BuildOptions) {
@@ -66,12 +72,18 @@ public struct TreeAssembler {
   /// - Throws: ``CramfsError/Code/invalidArgument`` for a `..` component,
   ///   ``CramfsError/Code/limitExceeded`` for a component over 252 bytes.
   public static func components(of path: [UInt8]) throws(CramfsError) -> [[UInt8]] {
+    // Linux's PATH_MAX: no program could open a longer path, and it keeps what each entry costs small
+    // whatever an archive claims.
+    guard path.count < maxPathLength else {
+      throw CramfsError(
+        .limitExceeded, "path is \(path.count) bytes; the limit is \(maxPathLength - 1)")
+    }
     let display = String(decoding: path, as: UTF8.self)
     var result: [[UInt8]] = []
     for component in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
       if component.elementsEqual([UInt8(ascii: ".")]) { continue }
       if component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
-        throw CramfsError(.invalidArgument, "\(display): path has a '..' component", path: display)
+        throw CramfsError(.invalidArgument, "path has a '..' component", path: display)
       }
       try SourceTree.checkName(Array(component), path: display)
       result.append(Array(component))
@@ -90,6 +102,8 @@ public struct TreeAssembler {
   }
 
   /// Adds `input`, or replaces the entry already at its path.
+  ///
+  /// Error messages do not name the entry (the caller knows how to show it); ``CramfsError/path`` does.
   ///
   /// - Throws: ``CramfsError`` naming the entry for a `..` component, a name over 252 bytes, a file of
   ///   16 MiB or more, a symlink target of a block or more, a non-directory used as a parent, and
@@ -112,11 +126,12 @@ public struct TreeAssembler {
         guard nodes[child].entry.type == .directory else {
           throw CramfsError(
             .wrongType,
-            "\(display): \(String(decoding: imagePath, as: UTF8.self)) is a \(nodes[child].entry.type), not a directory",
+            "\(String(decoding: imagePath, as: UTF8.self)) is a \(nodes[child].entry.type), not a directory",
             path: display)
         }
         parent = child
       } else {
+        try countEntry(named: component, display: display)
         nodes.append(Node(entry: Self.impliedDirectory(name: component, path: imagePath), isExplicit: false))
         nodes[parent].children[component] = nodes.count - 1
         parent = nodes.count - 1
@@ -126,7 +141,7 @@ public struct TreeAssembler {
     guard let name = components.last else {
       guard input.type == .directory else {
         throw CramfsError(
-          .wrongType, "\(display): the root must be a directory, not a \(input.type)", path: display)
+          .wrongType, "the root must be a directory, not a \(input.type)", path: display)
       }
       entry.pathBytes = [UInt8(ascii: "/")]
       replace(0, with: entry, display: display)
@@ -137,6 +152,7 @@ public struct TreeAssembler {
     if let existing = nodes[parent].children[name] {
       replace(existing, with: entry, display: display)
     } else {
+      try countEntry(named: name, display: display)
       nodes.append(Node(entry: entry, isExplicit: true))
       nodes[parent].children[name] = nodes.count - 1
     }
@@ -161,6 +177,18 @@ public struct TreeAssembler {
       }
     }
     return SourceTree(entries: entries, warnings: warnings)
+  }
+
+  /// Adds a new entry's directory bytes (inode and padded name) to the total.
+  ///
+  /// - Throws: ``CramfsError/Code/limitExceeded`` once the entries could not start below 256 MiB.
+  private mutating func countEntry(named name: [UInt8], display: String) throws(CramfsError) {
+    directoryBytes += Inode.encodedSize + (name.count + 3) & ~3
+    guard directoryBytes < Inode.offsetLimit else {
+      throw CramfsError(
+        .limitExceeded,
+        "\(nodes.count) entries fill the 256 MiB an image's directories can use", path: display)
+    }
   }
 
   private mutating func replace(_ index: Int, with entry: SourceEntry, display: String) {
