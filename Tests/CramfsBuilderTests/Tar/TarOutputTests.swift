@@ -103,6 +103,9 @@ struct TarOutputTests {
       #expect(listing.contains("grüße-ünïcødé"))
       #expect(listing.contains("drwxrwxrwt"))
       #expect(listing.contains("prw-r--r-- 7/7"))
+      // Identical files with the same mode and owner share data in the image: hard links in the archive.
+      #expect(listing.contains("same-b link to same-a"))
+      #expect(listing.contains("dir/sub/deeper/owned-link link to dir/sub/owned"))
     }
   }
 

@@ -56,6 +56,8 @@ final class ArchiveWriter {
     var size: Int = 0
     var device: DeviceNumber?
     var linkTarget: [UInt8]?
+    /// A hard link to this earlier path (no data follows).
+    var hardLinkTarget: [UInt8]?
   }
 
   func writeHeader(_ header: Header) throws(CramfsError) {
@@ -74,6 +76,9 @@ final class ArchiveWriter {
     }
     if let target = header.linkTarget {
       Self.withCString(target) { archive_entry_copy_symlink(entry, $0) }
+    }
+    if let target = header.hardLinkTarget {
+      Self.withCString(target) { archive_entry_copy_hardlink(entry, $0) }
     }
     // A warning is a name that is not UTF-8, written as bytes (`hdrcharset=BINARY`): the entry is there.
     let status = archive_write_header(archive, entry)

@@ -12,12 +12,16 @@
 ///     let image = try CramfsImage(path: "rootfs.cramfs")
 ///     try TarExporter.export(image, to: "rootfs.tar")
 ///
+/// Regular files that share their data (the builder stores identical files once, and the kernel then shows
+/// them with one inode number) and have the same mode and owner are written as hard links to the first.
 /// `cramfs make` of the archive, with the options the image was made with, gives the image back byte for
 /// byte. Sockets cannot be stored in a tar archive: they are left out and counted in the report.
 public enum TarExporter {
   /// What an export wrote.
   public struct Report: Sendable {
     public var entries = 0
+    /// Files written as hard links to an earlier file with the same data, mode and owner.
+    public var hardLinks = 0
     /// Sockets left out (tar has no type for them).
     public var skippedSockets: [String] = []
   }
@@ -50,11 +54,20 @@ public enum TarExporter {
     }
   }
 
+  /// The first file written with a given data offset, for hard links.
+  private struct FirstFile {
+    var path: [UInt8]
+    var inode: Inode
+  }
+
   private static func write(_ image: CramfsImage, to writer: ArchiveWriter) throws(CramfsError) -> Report {
     var report = Report()
+    var firstFiles: [Int: FirstFile] = [:]
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     defer { buffer.deallocate() }
-    try writeEntry(image.root, path: Array("./".utf8), image: image, writer: writer, buffer: buffer, report: &report)
+    try writeEntry(
+      image.root, path: Array("./".utf8), image: image, writer: writer, buffer: buffer,
+      firstFiles: &firstFiles, report: &report)
     // Depth first in image order, iteratively; each directory's entries once (a loop is an error).
     var pending: [(Node, [UInt8])] = [(image.root, [])]
     var seen: Set<Int> = []
@@ -67,7 +80,9 @@ public enum TarExporter {
       var subdirectories: [(Node, [UInt8])] = []
       for child in try image.children(of: directory) {
         let path = directoryPath.isEmpty ? child.name : directoryPath + [UInt8(ascii: "/")] + child.name
-        try writeEntry(child, path: path, image: image, writer: writer, buffer: buffer, report: &report)
+        try writeEntry(
+          child, path: path, image: image, writer: writer, buffer: buffer, firstFiles: &firstFiles,
+          report: &report)
         if child.type == .directory { subdirectories.append((child, path)) }
       }
       // Reversed, so the first subdirectory is written next.
@@ -78,7 +93,7 @@ public enum TarExporter {
 
   private static func writeEntry(
     _ node: Node, path: [UInt8], image: CramfsImage, writer: ArchiveWriter,
-    buffer: UnsafeMutableRawBufferPointer, report: inout Report
+    buffer: UnsafeMutableRawBufferPointer, firstFiles: inout [Int: FirstFile], report: inout Report
   ) throws(CramfsError) {
     let display = String(decoding: path, as: UTF8.self)
     guard let type = node.type else {
@@ -97,6 +112,22 @@ public enum TarExporter {
       switch type {
       case .regular:
         header.size = Int(node.inode.size)
+        if node.inode.size > 0 {
+          let offset = node.inode.byteOffset
+          if let first = firstFiles[offset] {
+            // Same mode, owner and size too: otherwise (images of mkfs.cramfs, which shares data across
+            // them) the file is written in full, so that nothing of its own is lost.
+            let same = first.inode.mode == node.inode.mode && first.inode.uid == node.inode.uid
+              && first.inode.gid == node.inode.gid && first.inode.size == node.inode.size
+            if same {
+              header.hardLinkTarget = first.path
+              header.size = 0
+              report.hardLinks += 1
+            }
+          } else {
+            firstFiles[offset] = FirstFile(path: path, inode: node.inode)
+          }
+        }
       case .symlink:
         header.linkTarget = try image.readlink(node)
       case .characterDevice, .blockDevice:
