@@ -15,7 +15,8 @@ extension CramfsCommand {
         Sockets are created as socket nodes (as the kernel shows them); device nodes need root.
         With --tar FILE (- for standard output) and no DIR, the tree is written as a PAX archive instead: \
         numeric owners, all mode bits, device nodes, fifos and symlinks, in image order, every time 0, so \
-        the same image gives the same bytes; no root needed. Sockets have no tar type: they are left out \
+        the same image gives the same bytes; no root needed. Files sharing data with the same mode and owner \
+        (one inode in a mount) become hard links. Sockets have no tar type: they are left out \
         with a warning. A file is written through a temporary file renamed into place when complete. \
         cramfs make of the archive with the image's options gives the image back byte for byte. \
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
