@@ -48,7 +48,7 @@ enum EveryTypeTree {
       "mknod \(root)/big-device c 300 70000",
       "mkfifo \(root)/private/fifo; chown 7:7 \(root)/private/fifo",
       ": > \(root)/dir/\(long)",
-      "printf 'unicode' > \(root)/dir/grüße-ünïcødé",
+      "printf 'unicode' > \(root)/dir/grüße-ünïcødé; ln \(root)/dir/grüße-ünïcødé \(root)/dir/sub/zweite-ünïcødé",
       "printf same > \(root)/same-a; printf same > \(root)/same-b",
     ]
     try shell(lines.joined(separator: " && "))

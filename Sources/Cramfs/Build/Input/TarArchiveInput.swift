@@ -42,7 +42,9 @@ public struct TarArchiveInput: ImageInput {
         throw CramfsError(error.code, "\(reader.name): \(place): \(error.message)", path: previous)
       }
       guard let header else { break }
-      let entryPath = Self.bytes(archive_entry_pathname(header)) ?? Self.bytes(archive_entry_pathname_utf8(header)) ?? []
+      // The bytes as stored; a PAX UTF-8 name the C locale cannot convert comes back through the UTF-8 form.
+      let entryPath =
+        Self.bytes(archive_entry_pathname(header)) ?? Self.bytes(archive_entry_pathname_utf8(header)) ?? []
       // Long paths are cut in messages, so an error stays one readable line.
       let display =
         entryPath.count > 300
@@ -65,7 +67,7 @@ public struct TarArchiveInput: ImageInput {
     _ header: OpaquePointer, path: [UInt8], reader: ArchiveReader, spill: SpillFile,
     buffer: UnsafeMutableRawBufferPointer, assembler: TreeAssembler
   ) throws(CramfsError) -> InputEntry {
-    if let linkPath = bytes(archive_entry_hardlink(header)) {
+    if let linkPath = bytes(archive_entry_hardlink(header)) ?? bytes(archive_entry_hardlink_utf8(header)) {
       return try hardLink(path: path, to: linkPath, assembler: assembler)
     }
     let mode = UInt32(archive_entry_filetype(header))
