@@ -168,6 +168,16 @@ struct TarInputRuleTests {
     #expect(try ImageInputs.detect(scratch + "/plain.tar") is TarArchiveInput)
     #expect(try ImageInputs.detect(scratch + "/dir.tar") is DirectoryInput)
     #expect(try ImageInputs.detect("-") is TarArchiveInput)
+    // An image, padded or not, is an image; a tar holding one (its magic at 512) is a tar.
+    try ImageBuilder.build(from: scratch + "/dir.tar", to: scratch + "/real.img", options: BuildOptions())
+    var padded = BuildOptions()
+    padded.padsBootSector = true
+    try ImageBuilder.build(from: scratch + "/dir.tar", to: scratch + "/padded.img", options: padded)
+    try shell("tar -C \(scratch) -cf \(scratch)/holds-an-image real.img && tar -C \(scratch) --format=pax -cf \(scratch)/pax-image padded.img")
+    #expect(try ImageInputs.detect(scratch + "/real.img") is CramfsImageInput)
+    #expect(try ImageInputs.detect(scratch + "/padded.img") is CramfsImageInput)
+    #expect(try ImageInputs.detect(scratch + "/holds-an-image") is TarArchiveInput)
+    #expect(try ImageInputs.detect(scratch + "/pax-image") is TarArchiveInput)
     let (report, entries) = try build("[('a', 'f', b'x', 0o644, 0, 0)]")
     #expect(report.regularFiles == 1 && entries.count == 1)
   }

@@ -31,7 +31,8 @@ public enum ImageInputs {
     }
   }
 
-  /// Whether the file has the cramfs magic in either byte order at offset 0 or 512 (after a pad).
+  /// Whether the file has the cramfs magic in either byte order at offset 0 or 512 (after a pad), and is
+  /// not a tar archive.
   static func startsWithCramfsMagic(_ path: String) throws(CramfsError) -> Bool {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw CramfsError(.io, "cannot open \(path): \(errnoText())", path: path) }
@@ -44,6 +45,8 @@ public enum ImageInputs {
       let word = head[offset..<offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
       return word == Superblock.magic || word.byteSwapped == Superblock.magic
     }
+    // A tar header (`ustar` at 257) wins: a tar whose first file is an image has the magic at 512.
+    if count >= 262, head[257..<262].elementsEqual("ustar".utf8) { return false }
     return hasMagic(at: 0) || hasMagic(at: Superblock.padSize)
   }
 }
