@@ -8,12 +8,14 @@
 /// Entries keep the mode, owner and device number the image stores (already cut to cramfs's widths);
 /// files are read back through the image (holes and XIP blocks included) as the builder needs them.
 public struct CramfsImageInput: ImageInput {
+  /// The file holding the image.
   public var path: String
   /// Where the image starts in the file.
   public var offset: Int
   /// The image's block size; nil detects it.
   public var blockSize: Int?
 
+  /// The image in `path` at `offset`, with its block size detected unless given.
   public init(path: String, offset: Int = 0, blockSize: Int? = nil) {
     self.path = path
     self.offset = offset

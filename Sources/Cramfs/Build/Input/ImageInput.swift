@@ -31,10 +31,12 @@ public protocol ContentReader: Sendable {
 
 /// A host directory, read with `lstat` (today's `cramfs make DIR IMAGE`).
 public struct DirectoryInput: ImageInput {
+  /// The directory; a symlink to one is followed for the root only, as `mkfs.cramfs` does.
   public var path: String
 
   public init(path: String) { self.path = path }
 
+  /// Scans the directory (``SourceTree/scan(_:options:)``); nothing is kept aside.
   public func readTree(options: BuildOptions, scratchDirectory: String) throws(CramfsError)
     -> SourceTree
   {

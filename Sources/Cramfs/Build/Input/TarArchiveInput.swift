@@ -19,6 +19,7 @@ public struct TarArchiveInput: ImageInput {
   /// The archive's path; nil reads standard input.
   public var path: String?
 
+  /// The archive at `path`, or standard input when it is nil.
   public init(path: String?) { self.path = path }
 
   /// - Throws: ``CramfsError`` naming the archive and the entry for a `..` component, an entry type the

@@ -19,6 +19,7 @@
 public enum TarExporter {
   /// What an export wrote.
   public struct Report: Sendable {
+    /// Entries written, the root (`./`) included.
     public var entries = 0
     /// Files written as hard links to an earlier file with the same data, mode and owner.
     public var hardLinks = 0
