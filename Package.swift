@@ -20,6 +20,8 @@ let package = Package(
     .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // SHA-256 for `cramfs map` reports (OpenSSL's libcrypto).
+    // Tar archives in and out (`cramfs make ARCHIVE.tar`, `cramfs extract --tar`).
+    .systemLibrary(name: "CLibarchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     // Linux calls Swift cannot make directly (variadic syscall/ioctl, userfaultfd).
     .target(name: "CCramfsShims"),
@@ -27,7 +29,7 @@ let package = Package(
     .target(
       name: "Cramfs",
       dependencies: [
-        "CramfsFormat", "CLibdeflate", "CZlib", "CCramfsShims",
+        "CramfsFormat", "CLibdeflate", "CZlib", "CLibarchive", "CCramfsShims",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
     // libfuse 3 (low-level API) and the FUSE file system behind `cramfs mount`; Linux only.

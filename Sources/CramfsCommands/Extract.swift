@@ -2,7 +2,8 @@ import ArgumentParser
 import Cramfs
 
 extension CramfsCommand {
-  /// `cramfs extract IMAGE DIR`: recreates the image's tree, never writing outside DIR.
+  /// `cramfs extract IMAGE DIR`: recreates the image's tree, never writing outside DIR;
+  /// `cramfs extract IMAGE --tar FILE|-`: writes it as a PAX archive instead.
   public struct Extract: ParsableCommand {
     public static let configuration = CommandConfiguration(
       commandName: "extract",
@@ -12,6 +13,12 @@ extension CramfsCommand {
         Names that are empty, '.', '..', or contain '/' or NUL, and a second entry with an existing name, are
         refused; no symlink is ever followed. Corrupt blocks are reported and written as zeros.
         Sockets are created as socket nodes (as the kernel shows them); device nodes need root.
+        With --tar FILE (- for standard output) and no DIR, the tree is written as a PAX archive instead: \
+        numeric owners, all mode bits, device nodes, fifos and symlinks, in image order, every time 0, so \
+        the same image gives the same bytes; no root needed. Files sharing data with the same mode and owner \
+        (one inode in a mount) become hard links. Sockets have no tar type: they are left out \
+        with a warning. A file is written through a temporary file renamed into place when complete. \
+        cramfs make of the archive with the image's options gives the image back byte for byte. \
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
         """)
 
@@ -19,7 +26,12 @@ extension CramfsCommand {
     public var image: String
 
     @Argument(help: "The target directory (created if missing; must be empty unless --force).")
-    public var directory: String
+    public var directory: String?
+
+    @Option(
+      name: .customLong("tar"),
+      help: ArgumentHelp("Write a PAX archive to this file (- for standard output) instead of a directory.", valueName: "file"))
+    public var tar: String?
 
     @OptionGroup public var imageOptions: ImageOptions
 
@@ -39,15 +51,36 @@ extension CramfsCommand {
 
     public func validate() throws {
       if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+      switch (directory, tar) {
+      case (nil, nil): throw ValidationError("give a target directory or --tar FILE")
+      case (.some, .some): throw ValidationError("give either a target directory or --tar, not both")
+      default: break
+      }
     }
 
     public func run() throws {
+      if let tar { return try exportTar(to: tar) }
+      guard let directory else { throw ExitCode.validationFailure }
       var options = ExtractOptions(overwrite: force, threads: jobs)
       if noOwners { options.preserveOwners = false }
       let status = try CheckRunner.extract(
         path: image, offset: imageOptions.offset, blockSize: imageOptions.blockSize, directory: directory, options: options,
         json: json, quiet: false, tool: "cramfs")
       if status != 0 { throw ExitCode(status) }
+    }
+  
+    /// Writes the archive; one line and exit 8 on failure.
+    private func exportTar(to destination: String) throws {
+      do {
+        let image = try imageOptions.open(image)
+        let report = try TarExporter.export(image, to: destination == "-" ? nil : destination)
+        for socket in report.skippedSockets {
+          printToolWarning("\(socket): socket left out (tar cannot hold sockets)", tool: "cramfs")
+        }
+      } catch {
+        printToolError(error.toolDescription, tool: "cramfs")
+        throw ExitCode.operationalError
+      }
     }
   }
 }

@@ -51,6 +51,23 @@ public struct MakeOptions: ParsableArguments {
     help: "Store every owner as uid 0, gid 0.")
   public var squashOwners = false
 
+  @Option(
+    name: .customLong("force-uid"),
+    help: ArgumentHelp("Store every entry with this uid (0-65535).", valueName: "uid"))
+  public var forceUID: UInt32?
+
+  @Option(
+    name: .customLong("force-gid"),
+    help: ArgumentHelp("Store every entry with this gid (0-255).", valueName: "gid"))
+  public var forceGID: UInt32?
+
+  @Option(
+    name: .customLong("offset"),
+    help: ArgumentHelp(
+      "The input is a cramfs image starting at this byte offset of its file (e.g. in a flash dump).",
+      valueName: "bytes"))
+  public var inputOffset: Int = 0
+
   @Flag(
     name: [.customShort("x"), .customLong("store-incompressible")],
     help: "Store blocks that do not shrink uncompressed (needs Linux 4.15 or later).")
@@ -123,7 +140,10 @@ public struct MakeOptions: ParsableArguments {
     help: "Sort directory entries (always done; accepted for compatibility).")
   public var sortIgnored = false
 
-  @Argument(help: "The directory to put in the image.")
+  @Argument(
+    help: ArgumentHelp(
+      "What to put in the image: a directory, a tar archive (plain, gzip, bzip2, xz, zstd; - for "
+        + "standard input) or a cramfs image, recognized by content.", valueName: "input"))
   public var directory: String
 
   @Argument(help: "The image file to write.")
@@ -154,6 +174,8 @@ public struct MakeOptions: ParsableArguments {
     options.insertedFile = insert
     options.holes = holes
     options.squashOwners = squashOwners
+    options.forcedUID = forceUID
+    options.forcedGID = forceGID
     options.storeIncompressibleBlocks = storeIncompressible
     guard let implementation = DeflateImplementation(rawValue: deflate) else {
       throw CramfsError(
@@ -179,6 +201,9 @@ public struct MakeOptions: ParsableArguments {
     if let jobs { options.jobs = jobs }
     options.warningsAreErrors = warningsAreErrors
     if verbose { options.log = { print($0) } }
+    guard inputOffset >= 0 else {
+      throw CramfsError(.invalidArgument, "--offset must not be negative, not \(inputOffset)")
+    }
     try options.validate()
     return options
   }
@@ -196,7 +221,8 @@ public struct MakeOptions: ParsableArguments {
       throw ExitCode.usageError
     }
     do {
-      let report = try ImageBuilder.build(from: directory, to: image, options: options)
+      let input = try ImageInputs.detect(directory, imageOffset: inputOffset)
+      let report = try ImageBuilder.build(from: input, to: image, options: options)
       for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
       if verbose {
         print(

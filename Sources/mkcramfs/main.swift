@@ -5,7 +5,7 @@ import CramfsCommands
 /// (exit 0 success, 8 error, 16 usage).
 struct Mkcramfs: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "mkcramfs", abstract: "Make a cramfs image from a directory tree.")
+    commandName: "mkcramfs", abstract: "Make a cramfs image from a directory tree, a tar archive or another image.")
 
   @OptionGroup var options: MakeOptions
 

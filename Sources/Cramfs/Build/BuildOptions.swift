@@ -38,6 +38,11 @@ public struct BuildOptions: Sendable {
   public var holes = false
   /// Write every owner as uid 0, gid 0.
   public var squashOwners = false
+  /// Write every entry with this uid (at most 65535), whatever the input says; a device table still
+  /// sets its own entries' owners.
+  public var forcedUID: UInt32?
+  /// Write every entry with this gid (at most 255), like ``forcedUID``.
+  public var forcedGID: UInt32?
   /// Store blocks that do not shrink verbatim with the `UNCOMPRESSED` pointer flag (needs a 4.15+ kernel).
   public var storeIncompressibleBlocks = false
   public var deflate: DeflateImplementation = .libdeflate
@@ -97,6 +102,12 @@ public struct BuildOptions: Sendable {
     guard (1...Self.maxJobs).contains(jobs) else {
       throw CramfsError(.invalidArgument, "jobs must be between 1 and \(Self.maxJobs), not \(jobs)")
     }
+    if let uid = forcedUID, uid > Inode.maxUID {
+      throw CramfsError(.invalidArgument, "forced uid \(uid) does not fit 16 bits (at most \(Inode.maxUID))")
+    }
+    if let gid = forcedGID, gid > Inode.maxGID {
+      throw CramfsError(.invalidArgument, "forced gid \(gid) does not fit 8 bits (at most \(Inode.maxGID))")
+    }
     if xipPatterns.contains(where: \.isEmpty) {
       throw CramfsError(.invalidArgument, "an XIP pattern is empty")
     }
@@ -134,6 +145,8 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     /// ``BuildOptions/readBugGuard``); that page is not mapped directly. Not an error under
     /// ``BuildOptions/warningsAreErrors``.
     case readBugGuard
+    /// A path given twice by an archive; the later entry replaced the earlier.
+    case duplicatePath
   }
 
   public var kind: Kind

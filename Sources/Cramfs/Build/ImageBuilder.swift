@@ -27,9 +27,25 @@ public enum ImageBuilder {
     throws(CramfsError)
     -> BuildReport
   {
+    try build(from: DirectoryInput(path: directory), to: image, options: options)
+  }
+
+  /// Builds the image of `input` (a directory, a tar archive...) at `image`.
+  ///
+  ///     try ImageBuilder.build(from: TarArchiveInput(path: "rootfs.tar.gz"), to: "rootfs.cramfs", options: options)
+  ///
+  /// - Throws: what `input` throws for entries the format cannot hold (naming the entry), and what
+  ///   ``build(from:to:options:)`` throws. Nothing is left at `image` on error.
+  @discardableResult
+  public static func build(from input: any ImageInput, to image: String, options: BuildOptions)
+    throws(CramfsError)
+    -> BuildReport
+  {
     try options.validate()
     try checkDestination(image)
-    var tree = try SourceTree.scan(directory, options: options)
+    let directory = image.lastIndex(of: "/").map { String(image[..<$0]) } ?? "."
+    var tree = try input.readTree(options: options, scratchDirectory: directory.isEmpty ? "/" : directory)
+    tree.forceOwners(uid: options.forcedUID, gid: options.forcedGID)
     if let table = options.deviceTable { try tree.apply(table) }
     var report = BuildReport()
     report.warnings = tree.warnings

@@ -93,12 +93,9 @@ struct ImageWriter {
   private func copyInsertedFile(_ path: String, to output: TemporaryFile, at offset: Int)
     throws(CramfsError)
   {
-    let source = try SourceFile(
-      entry: SourceEntry(
-        name: [], pathBytes: Array(path.utf8), type: .regular, mode: 0, uid: 0, gid: 0,
-        dataSize: insertedFileSize))
+    let source = try SourceFile(pathBytes: Array(path.utf8), size: insertedFileSize)
     var done = 0
-    try DataSource.file(source).forEachChunk(size: insertedFileSize) { chunk throws(CramfsError) in
+    try DataSource.reader(source).forEachChunk(size: insertedFileSize) { chunk throws(CramfsError) in
       try output.write(Array(chunk)[...], at: offset + done)
       done += chunk.count
     }

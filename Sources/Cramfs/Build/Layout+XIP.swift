@@ -280,9 +280,9 @@ public enum XIPSelector {
   static func readOnlySegments(of entry: SourceEntry, blockSize: Int) throws(CramfsError)
     -> [Range<Int>]
   {
-    let file = try SourceFile(entry: entry)
     let size = entry.dataSize
-    guard size >= 52 else { return [] }
+    guard size >= 52, entry.type == .regular else { return [] }
+    let file = try DataSource(entry: entry)
     let head = try read(file, at: 0, count: min(size, ELFHeader.maxHeaderSize))
     guard let header = ELFHeader(parsing: head) else { return [] }
     let tableSize = header.programHeaderTableSize
@@ -294,7 +294,7 @@ public enum XIPSelector {
     }
   }
 
-  private static func read(_ file: SourceFile, at offset: Int, count: Int) throws(CramfsError)
+  private static func read(_ file: DataSource, at offset: Int, count: Int) throws(CramfsError)
     -> [UInt8]
   {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)

@@ -7,29 +7,30 @@
 /// An open regular file read with `pread` (so a file that shrinks while we read it is an error, not a SIGBUS).
 ///
 /// Immutable after creation: workers read from it concurrently; the descriptor closes with the last reference.
-final class SourceFile: @unchecked Sendable {
+final class SourceFile: ContentReader, @unchecked Sendable {
   let descriptor: Int32
   let path: String
   let size: Int
 
-  /// Opens `entry`'s file and checks that it still has the size the scan saw.
-  init(entry: SourceEntry) throws(CramfsError) {
-    path = entry.path
-    size = entry.dataSize
-    let fd = withCString(entry.pathBytes) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+  /// Opens the host file at `pathBytes` and checks that it still has the size the scan saw.
+  init(pathBytes: [UInt8], size: Int) throws(CramfsError) {
+    let path = String(decoding: pathBytes, as: UTF8.self)
+    self.path = path
+    self.size = size
+    let fd = withCString(pathBytes) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
     guard fd >= 0 else {
-      throw CramfsError(.io, "cannot open \(entry.path): \(errnoText())", path: entry.path)
+      throw CramfsError(.io, "cannot open \(path): \(errnoText())", path: path)
     }
     descriptor = fd
     var info = stat()
     guard fstat(fd, &info) == 0 else {
-      throw CramfsError(.io, "cannot stat \(entry.path): \(errnoText())", path: entry.path)
+      throw CramfsError(.io, "cannot stat \(path): \(errnoText())", path: path)
     }
     guard Int(info.st_size) == size else {
       throw CramfsError(
         .io,
-        "\(entry.path) changed size while the image was built (\(size) -> \(info.st_size) bytes)",
-        path: entry.path)
+        "\(path) changed size while the image was built (\(size) -> \(info.st_size) bytes)",
+        path: path)
     }
   }
 
@@ -53,24 +54,37 @@ final class SourceFile: @unchecked Sendable {
   }
 }
 
+/// A host file found by the directory scan: opened (and its size checked again) for each pass.
+struct HostFileContent: EntryContent {
+  var pathBytes: [UInt8]
+  var size: Int
+
+  func open() throws(CramfsError) -> any ContentReader {
+    try SourceFile(pathBytes: pathBytes, size: size)
+  }
+}
+
 /// Where a data item's bytes come from.
 enum DataSource: Sendable {
-  case file(SourceFile)
+  case reader(any ContentReader)
   case bytes([UInt8])
 
+  /// Opens the entry's data: its symlink target, or its content.
   init(entry: SourceEntry) throws(CramfsError) {
     if let target = entry.linkTarget {
       self = .bytes(target)
+    } else if let content = entry.content {
+      self = .reader(try content.open())
     } else {
-      self = .file(try SourceFile(entry: entry))
+      throw CramfsError(.io, "\(entry.path) has no data to read", path: entry.path)
     }
   }
 
   /// Copies `[offset, offset + buffer.count)` into `buffer`.
   func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) {
     switch self {
-    case .file(let file):
-      try file.read(at: offset, into: buffer)
+    case .reader(let reader):
+      try reader.read(at: offset, into: buffer)
     case .bytes(let bytes):
       bytes.withUnsafeBytes { source in
         buffer.copyMemory(

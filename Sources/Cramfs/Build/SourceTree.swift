@@ -4,11 +4,12 @@
   import Darwin
 #endif
 
-/// One entry of the host tree, as the image will store it.
+/// One entry of the tree to put in an image, as the image will store it.
 public struct SourceEntry: Sendable {
   /// The name in the image (empty for the root).
   public var name: [UInt8]
-  /// The host path, as raw bytes (names need not be UTF-8).
+  /// Where the entry comes from, as raw bytes (names need not be UTF-8), for messages: the host path,
+  /// or the entry's path in an archive or image.
   public var pathBytes: [UInt8]
   public var type: FileType
   /// Type and permission bits as stored (16 bits).
@@ -25,6 +26,8 @@ public struct SourceEntry: Sendable {
   public var linkTarget: [UInt8]?
   /// Indexes of the children in ``SourceTree/entries``, sorted by name bytes (`strcmp` order).
   public var children: [Int] = []
+  /// A regular file's bytes (`dataSize` of them); nil for other types.
+  public var content: (any EntryContent)? = nil
 
   /// The host path for messages (invalid UTF-8 repaired).
   public var path: String { String(decoding: pathBytes, as: UTF8.self) }
@@ -32,7 +35,8 @@ public struct SourceEntry: Sendable {
   public var storedGID: UInt8 { UInt8(truncatingIfNeeded: gid) }
 }
 
-/// The host directory tree to put in an image, read with `lstat` and checked against the format's limits.
+/// The tree to put in an image: read from a host directory with `lstat` (``scan(_:options:)``) or from
+/// another ``ImageInput``, and checked against the format's limits.
 ///
 /// Entries are stored in pre-order depth-first order with each directory's children sorted by name bytes.
 /// That one order is the order `mkfs.cramfs` uses for directory blocks, file data and deduplication.
@@ -140,6 +144,7 @@ private struct Scanner {
       case .regular:
         try SourceTree.checkFileSize(Int(info.st_size), path: pathText)
         entry.dataSize = Int(info.st_size)
+        entry.content = HostFileContent(pathBytes: path, size: entry.dataSize)
       case .symlink:
         try SourceTree.checkLinkTarget(
           length: Int(info.st_size), blockSize: options.blockSize, path: pathText)
@@ -241,5 +246,19 @@ private struct Scanner {
       throw CramfsError(.io, "symlink \(pathText) changed while it was read", path: pathText)
     }
     return Array(buffer.prefix(count))
+  }
+}
+
+extension SourceTree {
+  /// Gives every entry the uid and/or gid (when not nil), dropping the truncation warnings they replace.
+  mutating func forceOwners(uid: UInt32?, gid: UInt32?) {
+    if let uid {
+      for index in entries.indices { entries[index].uid = uid }
+      warnings.removeAll { $0.kind == .uidTruncated }
+    }
+    if let gid {
+      for index in entries.indices { entries[index].gid = gid }
+      warnings.removeAll { $0.kind == .gidTruncated }
+    }
   }
 }

@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes an image's tree as a PAX archive (`cramfs extract --tar`), without root and without touching
+/// the file system: numeric owners, modes with setuid/setgid/sticky, device nodes, fifos, symlinks, in
+/// image order (each directory before its entries, the root first as `./`), every time `0`, so the same
+/// image gives the same bytes on every run.
+///
+///     let image = try CramfsImage(path: "rootfs.cramfs")
+///     try TarExporter.export(image, to: "rootfs.tar")
+///
+/// Regular files that share their data (the builder stores identical files once, and the kernel then shows
+/// them with one inode number) and have the same mode and owner are written as hard links to the first.
+/// `cramfs make` of the archive, with the options the image was made with, gives the image back byte for
+/// byte. Sockets cannot be stored in a tar archive: they are left out and counted in the report.
+public enum TarExporter {
+  /// What an export wrote.
+  public struct Report: Sendable {
+    /// Entries written, the root (`./`) included.
+    public var entries = 0
+    /// Files written as hard links to an earlier file with the same data, mode and owner.
+    public var hardLinks = 0
+    /// Sockets left out (tar has no type for them).
+    public var skippedSockets: [String] = []
+  }
+
+  /// Writes `image` as a PAX archive to `destination`, or to standard output when it is nil.
+  ///
+  /// A file destination is written through a temporary file beside it, renamed into place when complete,
+  /// so no partial archive is left on error.
+  ///
+  /// - Throws: ``CramfsError`` naming the entry that cannot be read (a damaged image), or the I/O failure.
+  @discardableResult
+  public static func export(_ image: CramfsImage, to destination: String?) throws(CramfsError) -> Report {
+    try image.requireKnownBlockSize()
+    guard let destination else {
+      let writer = try ArchiveWriter(descriptor: 1, name: "standard output")
+      let report = try write(image, to: writer)
+      try writer.close()
+      return report
+    }
+    let output = try TarOutputFile(destination: destination)
+    do {
+      let writer = try ArchiveWriter(descriptor: output.descriptor, name: destination)
+      let report = try write(image, to: writer)
+      try writer.close()
+      try output.commit()
+      return report
+    } catch {
+      output.discard()
+      throw error
+    }
+  }
+
+  /// The first file written with a given data offset, for hard links.
+  private struct FirstFile {
+    var path: [UInt8]
+    var inode: Inode
+  }
+
+  private static func write(_ image: CramfsImage, to writer: ArchiveWriter) throws(CramfsError) -> Report {
+    var report = Report()
+    var firstFiles: [Int: FirstFile] = [:]
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    defer { buffer.deallocate() }
+    try writeEntry(
+      image.root, path: Array("./".utf8), image: image, writer: writer, buffer: buffer,
+      firstFiles: &firstFiles, report: &report)
+    // Depth first in image order, iteratively; each directory's entries once (a loop is an error).
+    var pending: [(Node, [UInt8])] = [(image.root, [])]
+    var seen: Set<Int> = []
+    while let (directory, directoryPath) = pending.popLast() {
+      if directory.inode.size != 0, !seen.insert(directory.inode.byteOffset).inserted {
+        throw CramfsError(
+          .corrupted, "\(String(decoding: directoryPath, as: UTF8.self)): directory loop",
+          offset: directory.entryOffset)
+      }
+      var subdirectories: [(Node, [UInt8])] = []
+      for child in try image.children(of: directory) {
+        let path = directoryPath.isEmpty ? child.name : directoryPath + [UInt8(ascii: "/")] + child.name
+        try writeEntry(
+          child, path: path, image: image, writer: writer, buffer: buffer, firstFiles: &firstFiles,
+          report: &report)
+        if child.type == .directory { subdirectories.append((child, path)) }
+      }
+      // Reversed, so the first subdirectory is written next.
+      pending.append(contentsOf: subdirectories.reversed())
+    }
+    return report
+  }
+
+  private static func writeEntry(
+    _ node: Node, path: [UInt8], image: CramfsImage, writer: ArchiveWriter,
+    buffer: UnsafeMutableRawBufferPointer, firstFiles: inout [Int: FirstFile], report: inout Report
+  ) throws(CramfsError) {
+    let display = String(decoding: path, as: UTF8.self)
+    guard let type = node.type else {
+      throw CramfsError(
+        .corrupted, "\(display): unknown file type (mode 0o\(String(node.inode.mode, radix: 8)))",
+        offset: node.entryOffset, path: display)
+    }
+    if type == .socket {
+      report.skippedSockets.append(display)
+      return
+    }
+    var header = ArchiveWriter.Header(
+      path: path, type: type, permissions: node.inode.mode & 0o7777, uid: UInt32(node.inode.uid),
+      gid: UInt32(node.inode.gid))
+    do throws(CramfsError) {
+      switch type {
+      case .regular:
+        header.size = Int(node.inode.size)
+        if node.inode.size > 0 {
+          let offset = node.inode.byteOffset
+          if let first = firstFiles[offset] {
+            // Same mode, owner and size too: otherwise (images of mkfs.cramfs, which shares data across
+            // them) the file is written in full, so that nothing of its own is lost.
+            let same = first.inode.mode == node.inode.mode && first.inode.uid == node.inode.uid
+              && first.inode.gid == node.inode.gid && first.inode.size == node.inode.size
+            if same {
+              header.hardLinkTarget = first.path
+              header.size = 0
+              report.hardLinks += 1
+            }
+          } else {
+            firstFiles[offset] = FirstFile(path: path, inode: node.inode)
+          }
+        }
+      case .symlink:
+        header.linkTarget = try image.readlink(node)
+      case .characterDevice, .blockDevice:
+        // The inverse of the builder's encoding, so `cramfs make` of the archive stores the same 24 bits.
+        let size = node.inode.size
+        header.device = DeviceNumber(
+          major: (size >> 8) & 0xFFF, minor: (size & 0xFF) | ((size >> 20) & 0xF) << 8)
+      case .directory, .fifo, .socket:
+        break
+      }
+      try writer.writeHeader(header)
+      var offset = 0
+      while offset < header.size {
+        let count = try image.read(node, offset: offset, into: buffer)
+        guard count > 0 else { throw CramfsError(.corrupted, "data ends at \(offset) bytes") }
+        try writer.writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        offset += count
+      }
+    } catch {
+      let message = error.message.hasPrefix(display + ":") ? error.message : "\(display): \(error.message)"
+      throw CramfsError(error.code, message, offset: error.offset, path: display)
+    }
+    report.entries += 1
+  }
+}
+
+/// The archive file: created beside the destination, renamed over it when complete.
+private final class TarOutputFile {
+  let descriptor: Int32
+  let path: String
+  let destination: String
+
+  init(destination: String) throws(CramfsError) {
+    self.destination = destination
+    let slash = destination.lastIndex(of: "/")
+    let directory = slash.map { String(destination[...$0]) } ?? ""
+    let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+    var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw CramfsError(
+        .io, "cannot create a temporary file next to \(destination): \(errnoText())", path: destination)
+    }
+    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    descriptor = fd
+    path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// Gives the file the usual permissions (0666 minus the umask) and renames it into place.
+  func commit() throws(CramfsError) {
+    let mask = umask(0)
+    umask(mask)
+    guard fchmod(descriptor, 0o666 & ~mask) == 0, close(descriptor) == 0 else {
+      let reason = errnoText()
+      unlink(path)
+      throw CramfsError(.io, "cannot finish \(path): \(reason)", path: path)
+    }
+    guard rename(path, destination) == 0 else {
+      let reason = errnoText()
+      unlink(path)
+      throw CramfsError(.io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
+    }
+  }
+
+  func discard() {
+    close(descriptor)
+    unlink(path)
+  }
+}
