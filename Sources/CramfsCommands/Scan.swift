@@ -19,7 +19,8 @@ extension CramfsCommand {
         pad, and reports each image that reads: offset, byte order, block size, size, whether it is complete \
         or cut off, CRC status (also byte-swapped CRCs), entries, flags and name. Images without \
         FSID_VERSION_2 are measured from their data. With --extract DIR each image is extracted into DIR/0xOFFSET; \
-        a damaged image is extracted as far as it reads, and every unreadable entry is named.
+        a damaged image is extracted as far as it reads, and every unreadable entry is named. With --tar each \
+        image becomes DIR/0xOFFSET.tar (a PAX archive) instead.
         Exit status: 0 (also when nothing is found), 4 when an extraction met problems, 8 unreadable file.
         """)
 
@@ -32,18 +33,37 @@ extension CramfsCommand {
     @Option(name: .customLong("extract"), help: ArgumentHelp("Extract each image into DIR/0xOFFSET.", valueName: "dir"))
     public var extractDirectory: String?
 
+    @Flag(help: "With --extract, write each image as a PAX archive DIR/0xOFFSET.tar (a damaged one is extracted as a tree instead, as far as it reads).")
+    public var tar = false
+
     public init() {}
+
+    public func validate() throws {
+      if tar && extractDirectory == nil { throw ValidationError("--tar needs --extract DIR") }
+    }
 
     public func run() throws {
       let found = try ImageScanner.scan(path: blob)
       var extracted: [Int: ExtractReport] = [:]
+      var written: [Int: String] = [:]
       if let extractDirectory {
         _ = mkdir(extractDirectory, 0o755)
         for image in found {
           let target = extractDirectory + "/" + Self.hex(image.offset)
+          if tar {
+            do {
+              try TarExporter.export(image.image, to: target + ".tar")
+              extracted[image.offset] = ExtractReport()
+              written[image.offset] = target + ".tar"
+              continue
+            } catch {
+              printToolError("\(Self.hex(image.offset)): no archive (\(error.description)); extracting what reads into \(target)", tool: "cramfs")
+            }
+          }
           let report = try ImageExtractor.extract(image.image, to: target)
           DiagnosticOutput.print(report.diagnostics, omitted: report.omittedCount, tool: "cramfs")
           extracted[image.offset] = report
+          written[image.offset] = target
         }
       }
       let out = FileOutput.standardOutput
@@ -52,7 +72,7 @@ extension CramfsCommand {
       } else if found.isEmpty {
         try out.write("no cramfs image found in \(blob)\n")
       } else {
-        for image in found { try out.write(Self.line(image, extracted: extracted[image.offset], into: extractDirectory) + "\n") }
+        for image in found { try out.write(Self.line(image, extracted: extracted[image.offset], into: written[image.offset]) + "\n") }
       }
       try out.flush()
       if extracted.values.contains(where: { !$0.isClean }) { throw ExitCode.uncorrectedErrors }
@@ -63,7 +83,7 @@ extension CramfsCommand {
       return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
-    static func line(_ found: FoundImage, extracted: ExtractReport?, into directory: String?) -> String {
+    static func line(_ found: FoundImage, extracted: ExtractReport?, into path: String?) -> String {
       let image = found.image
       var fields = [
         hex(found.offset),
@@ -78,9 +98,9 @@ extension CramfsCommand {
         "\"\(image.superblock.nameString)\"",
       ]
       if let enclosing = found.enclosingOffset { fields.append("inside the image at \(hex(enclosing))") }
-      if let extracted, let directory {
+      if let extracted, let path {
         let problems = extracted.errorCount + extracted.warningCount
-        fields.append("extracted to \(directory)/\(hex(found.offset))" + (problems == 0 ? "" : " with \(problems) problems"))
+        fields.append("extracted to \(path)" + (problems == 0 ? "" : " with \(problems) problems"))
       }
       return fields.joined(separator: "  ")
     }

@@ -64,6 +64,15 @@ struct ScanTests {
       #expect(try snapshotTree(directory) == snapshotTree(tree), "\(directory) differs from the tree")
     }
     #expect(result.standardError.contains("runs past the end of the image"))
+
+    // With --tar, each complete image becomes an archive that builds back into the same image.
+    let tars = root + "/tars"
+    #expect(try CLI.run(["scan", "--extract", tars, "--tar", path]).status == 4)
+    for (offset, arguments, original) in [(offsets[0], ["-N", "little"], little), (offsets[1], ["-N", "big", "-p", "--xip", "/lib/*"], bigXIP)] {
+      let rebuilt = root + "/rebuilt.img"
+      _ = try CLI.succeed(["make", "-q"] + arguments + [tars + "/" + String(format: "0x%08x", offset) + ".tar", rebuilt])
+      #expect(try readBytes(rebuilt) == original, "the archive of the image at \(offset) does not build it back")
+    }
   }
 
   /// Old firmware: no FSID_VERSION_2 (the size field means nothing: the extent is measured), a CRC stored
