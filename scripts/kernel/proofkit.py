@@ -200,3 +200,28 @@ def split_flash_node(qemu_command, work, bank_labels):
     subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", compiled, os.path.join(work, "split.dts")],
                    check=True, capture_output=True)
     return compiled
+
+
+def boot_virt(machine, bank_size, slots, artifacts, initramfs, disks, flash, work, timeout):
+    """Boots an ARM `virt` board (32- or 64-bit): the image in pflash bank 2 (bank 1, a drive there, would be
+    run as firmware), the device tree split so that bank is an MTD of its own, disks on virtio-mmio, and the
+    results disk last. Returns (result lines, console text, seconds)."""
+    if len(flash) > len(slots):
+        raise TargetError(f"{len(flash)} flash images for {len(slots)} slot")
+    dtb = split_flash_node(machine + ["-display", "none"], work, [None, slots[0]["mtd"]])
+    results = make_results_disk(work)
+    names = ",".join(slots[i]["mtd"] for i in range(len(flash)))
+    command = machine + ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+                         "-kernel", artifacts["kernel"], "-dtb", dtb, "-initrd", initramfs,
+                         "-append", f"console=ttyAMA0 panic=-1 cramfs.flash={names}"]
+    if flash:
+        padded = pad_to(flash[0], bank_size, work, "flash.raw")
+        command += ["-drive", f"if=pflash,unit=1,format=raw,readonly=on,file={padded}"]
+    # On virt, virtio-mmio disks are numbered in reverse command-line order; the guest tells images apart
+    # by content, so the order does not matter.
+    for index, disk in enumerate(list(disks) + [results]):
+        readonly = ",readonly=on" if disk != results else ""
+        command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
+                    "-device", f"virtio-blk-device,drive=d{index}"]
+    console, seconds = run_qemu(command, work, timeout)
+    return read_results(results), console, seconds

@@ -1,7 +1,7 @@
 """32-bit ARM (ARMv7, little-endian, 4 KiB pages), Linux 6.12 on `qemu-system-arm -M virt,highmem=off
 -cpu cortex-a15`. Images sit in the machine's real CFI NOR flash: QEMU emulates Intel CFI flash at a
 physical address, so `mount -t cramfs mtd:NAME` maps files through mtd_point as on a board. The second 64 MiB
-bank is the flash slot once the device tree gives it a node of its own (proofkit.split_flash_node).
+bank is the flash slot once the device tree gives it a node of its own (proofkit.boot_virt).
 """
 import os
 import shutil
@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-from proofkit import (TargetError, build_linux, make_results_disk, pad_to, read_results, run_qemu,  # noqa: E402
-                      split_flash_node)
+from proofkit import TargetError, boot_virt, build_linux  # noqa: E402
 
 NAME = "arm-6.12-4k-le"
 PAGE_SIZE = 4096
@@ -50,20 +49,4 @@ def extra_images(cramfs, tree, work):
 
 
 def boot(artifacts, initramfs, disks, flash, work, timeout):
-    dtb = split_flash_node(MACHINE + ["-display", "none"], work, [None, FLASH_SLOTS[0]["mtd"]])
-    results = make_results_disk(work)
-    names = ",".join(FLASH_SLOTS[i]["mtd"] for i in range(len(flash)))
-    command = MACHINE + ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-                         "-kernel", artifacts["kernel"], "-dtb", dtb, "-initrd", initramfs,
-                         "-append", f"console=ttyAMA0 panic=-1 cramfs.flash={names}"]
-    if flash:
-        padded = pad_to(flash[0], BANK, work, "flash.raw")
-        command += ["-drive", f"if=pflash,unit=1,format=raw,readonly=on,file={padded}"]
-    # On virt, virtio-mmio disks are numbered in reverse command-line order; the guest tells images
-    # apart by content, so the order does not matter.
-    for index, disk in enumerate(list(disks) + [results]):
-        readonly = ",readonly=on" if disk != results else ""
-        command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
-                    "-device", f"virtio-blk-device,drive=d{index}"]
-    console, seconds = run_qemu(command, work, timeout)
-    return read_results(results), console, seconds
+    return boot_virt(MACHINE, BANK, FLASH_SLOTS, artifacts, initramfs, disks, flash, work, timeout)

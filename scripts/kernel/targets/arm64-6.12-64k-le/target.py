@@ -1,7 +1,7 @@
 """arm64 (AArch64, little-endian) with 64 KiB pages, Linux 6.12 on `qemu-system-aarch64 -M virt -cpu cortex-a57`
 (the A57 implements the 64 KiB translation granule; CONFIG_ARM64_64K_PAGES=y). Images are built with
 `-b 65536` and sit in the machine's real CFI NOR flash: the second 64 MiB pflash bank at physical 0x04000000,
-once the device tree gives it a node of its own (proofkit.split_flash_node), maps files through mtd_point.
+once the device tree gives it a node of its own (proofkit.boot_virt), maps files through mtd_point.
 
 The tree is AArch64 ELF64 throughout: Debian's arm64 glibc (libc6-arm64-cross) and programs cross-compiled
 here from src/*.c (dynamic, and static unstripped for partial maps), no foreign userland needed.
@@ -18,8 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 try:
-    from proofkit import (TargetError, build_linux, make_results_disk, pad_to, read_results,  # noqa: E402
-                          run_qemu, split_flash_node)
+    from proofkit import TargetError, boot_virt, build_linux  # noqa: E402
 except ImportError:  # proofkit not there: only TargetError is needed to report that
     class TargetError(Exception):
         """A target could not be built or booted; the message is one line and says why."""
@@ -181,22 +180,4 @@ def extra_images(cramfs, tree, work):
 
 
 def boot(artifacts, initramfs, disks, flash, work, timeout):
-    if len(flash) > len(FLASH_SLOTS):
-        raise TargetError(f"{len(flash)} flash images for {len(FLASH_SLOTS)} slot")
-    dtb = split_flash_node(MACHINE + ["-display", "none"], work, [None, FLASH_SLOTS[0]["mtd"]])
-    results = make_results_disk(work)
-    names = ",".join(FLASH_SLOTS[i]["mtd"] for i in range(len(flash)))
-    command = MACHINE + ["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-                         "-kernel", artifacts["kernel"], "-dtb", dtb, "-initrd", initramfs,
-                         "-append", f"console=ttyAMA0 panic=-1 cramfs.flash={names}"]
-    if flash:
-        padded = pad_to(flash[0], BANK, work, "flash.raw")
-        command += ["-drive", f"if=pflash,unit=1,format=raw,readonly=on,file={padded}"]
-    # On virt, virtio-mmio disks are numbered in reverse command-line order; the guest tells images apart
-    # by content, so the order does not matter.
-    for index, disk in enumerate(list(disks) + [results]):
-        readonly = ",readonly=on" if disk != results else ""
-        command += ["-drive", f"file={disk},format=raw,if=none,id=d{index}{readonly}",
-                    "-device", f"virtio-blk-device,drive=d{index}"]
-    console, seconds = run_qemu(command, work, timeout)
-    return read_results(results), console, seconds
+    return boot_virt(MACHINE, BANK, FLASH_SLOTS, artifacts, initramfs, disks, flash, work, timeout)
