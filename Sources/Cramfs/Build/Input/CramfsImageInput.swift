@@ -36,22 +36,8 @@ public struct CramfsImageInput: ImageInput {
     }
     var assembler = TreeAssembler(options: options)
     do throws(CramfsError) {
-      try Self.add(image.root, path: [], image: image, to: &assembler)
-      // Iterative and by name bytes (names need not be UTF-8); each directory's entries once, so a
-      // corrupt image with a directory loop ends with an error instead of running forever.
-      var pending: [(Node, [UInt8])] = [(image.root, [])]
-      var seen: Set<Int> = []
-      while let (directory, directoryPath) = pending.popLast() {
-        if directory.inode.size != 0, !seen.insert(directory.inode.byteOffset).inserted {
-          throw CramfsError(
-            .corrupted, "\(String(decoding: directoryPath, as: UTF8.self)): directory loop",
-            offset: directory.entryOffset)
-        }
-        for child in try image.children(of: directory) {
-          let childPath = directoryPath + [UInt8(ascii: "/")] + child.name
-          try Self.add(child, path: childPath, image: image, to: &assembler)
-          if child.type == .directory { pending.append((child, childPath)) }
-        }
+      try image.walkInImageOrder { (entryPath, node) throws(CramfsError) in
+        try Self.add(node, path: entryPath, image: image, to: &assembler)
       }
     } catch {
       throw CramfsError(error.code, "\(path): \(error.message)", offset: error.offset, path: error.path)
@@ -65,7 +51,7 @@ public struct CramfsImageInput: ImageInput {
     do {
       try assembler.add(try entry(node, path: path, image: image))
     } catch {
-      let display = path.isEmpty ? "/" : String(decoding: path, as: UTF8.self)
+      let display = "/" + String(decoding: path, as: UTF8.self)
       throw CramfsError(
         error.code, "\(display): \(error.message)", offset: error.offset ?? node.entryOffset, path: display)
     }
@@ -74,7 +60,7 @@ public struct CramfsImageInput: ImageInput {
   private static func entry(_ node: Node, path: [UInt8], image: CramfsImage) throws(CramfsError)
     -> InputEntry
   {
-    let display = path.isEmpty ? "/" : String(decoding: path, as: UTF8.self)
+    let display = "/" + String(decoding: path, as: UTF8.self)
     guard let type = node.type else {
       throw CramfsError(
         .corrupted, "unknown file type (mode 0o\(String(node.inode.mode, radix: 8)))",

@@ -66,28 +66,10 @@ public enum TarExporter {
     var firstFiles: [Int: FirstFile] = [:]
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     defer { buffer.deallocate() }
-    try writeEntry(
-      image.root, path: Array("./".utf8), image: image, writer: writer, buffer: buffer,
-      firstFiles: &firstFiles, report: &report)
-    // Depth first in image order, iteratively; each directory's entries once (a loop is an error).
-    var pending: [(Node, [UInt8])] = [(image.root, [])]
-    var seen: Set<Int> = []
-    while let (directory, directoryPath) = pending.popLast() {
-      if directory.inode.size != 0, !seen.insert(directory.inode.byteOffset).inserted {
-        throw CramfsError(
-          .corrupted, "\(String(decoding: directoryPath, as: UTF8.self)): directory loop",
-          offset: directory.entryOffset)
-      }
-      var subdirectories: [(Node, [UInt8])] = []
-      for child in try image.children(of: directory) {
-        let path = directoryPath.isEmpty ? child.name : directoryPath + [UInt8(ascii: "/")] + child.name
-        try writeEntry(
-          child, path: path, image: image, writer: writer, buffer: buffer, firstFiles: &firstFiles,
-          report: &report)
-        if child.type == .directory { subdirectories.append((child, path)) }
-      }
-      // Reversed, so the first subdirectory is written next.
-      pending.append(contentsOf: subdirectories.reversed())
+    try image.walkInImageOrder { (path, node) throws(CramfsError) in
+      try writeEntry(
+        node, path: path.isEmpty ? Array("./".utf8) : path, image: image, writer: writer, buffer: buffer,
+        firstFiles: &firstFiles, report: &report)
     }
     return report
   }
