@@ -76,7 +76,8 @@ public struct MakeOptions: ParsableArguments {
   @Option(
     name: .customLong("xip"),
     help: ArgumentHelp(
-      "Execute in place: store files whose image path matches (fnmatch, e.g. '/bin/*', '*.so*') "
+      "Execute in place: store files whose image path matches (fnmatch on the path with its leading '/', "
+        + "e.g. '/bin/*', '*.so*'; a pattern that matches no file is a warning, an error with -E) "
         + "page aligned, contiguous and uncompressed, so the kernel maps them whole (Linux 4.15+, MTD). "
         + "Repeatable.",
       valueName: "pattern"))

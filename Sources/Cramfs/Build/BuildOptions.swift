@@ -147,6 +147,8 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     case readBugGuard
     /// A path given twice by an archive; the later entry replaced the earlier.
     case duplicatePath
+    /// An XIP pattern that matches no regular file, so it changes nothing (often a missing leading `/`).
+    case xipPatternUnmatched
   }
 
   public var kind: Kind

@@ -48,11 +48,11 @@ public enum ImageBuilder {
     tree.forceOwners(uid: options.forcedUID, gid: options.forcedGID)
     if let table = options.deviceTable { try tree.apply(table) }
     var report = BuildReport()
-    report.warnings = tree.warnings
-    if options.warningsAreErrors, let first = tree.warnings.first {
+    report.warnings = tree.warnings + XIPSelector.unmatchedPatterns(tree: tree, options: options)
+    if options.warningsAreErrors, let first = report.warnings.first {
       throw CramfsError(
         .limitExceeded,
-        "\(first.message) (and \(tree.warnings.count - 1) more warnings; errors with -E)",
+        "\(first.description) (and \(report.warnings.count - 1) more warnings; errors with -E)",
         path: first.path)
     }
     var insertedFileSize = 0

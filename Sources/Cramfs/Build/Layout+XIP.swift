@@ -258,6 +258,22 @@ public enum XIPSelector {
     return requests
   }
 
+  /// A warning for each XIP pattern that matches no regular file with data: such a pattern silently
+  /// changes nothing, most often because it lacks the leading `/` of image paths.
+  public static func unmatchedPatterns(tree: SourceTree, options: BuildOptions) -> [BuildWarning] {
+    guard !options.xipPatterns.isEmpty else { return [] }
+    let paths = imagePaths(tree)
+    var unmatched = options.xipPatterns
+    for (index, entry) in tree.entries.enumerated() where entry.type == .regular && entry.dataSize > 0 {
+      unmatched.removeAll { matches(paths[index], [$0]) }
+      if unmatched.isEmpty { break }
+    }
+    return unmatched.map { pattern in
+      let hint = pattern.hasPrefix("/") || pattern.hasPrefix("*") ? "" : " (image paths begin with '/': '/\(pattern)'?)"
+      return BuildWarning(kind: .xipPatternUnmatched, path: pattern, message: "XIP pattern matches no regular file\(hint)")
+    }
+  }
+
   /// `fnmatch(3)` without flags: `*` and `?` match `/` too, so `*.so*` finds libraries at any depth.
   static func matches(_ path: [UInt8], _ patterns: [String]) -> Bool {
     withCString(path) { cPath in patterns.contains { fnmatch($0, cPath, 0) == 0 } }
