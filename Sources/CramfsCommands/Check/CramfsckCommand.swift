@@ -21,6 +21,9 @@ public enum CramfsckCommand {
     public var blockSize: Int?
     /// Extract into this directory (`-x dir`, `--extract=dir`).
     public var extractDirectory: String?
+    /// `--extract` without a directory: decompress everything without writing (the default check does
+    /// that too); with `-v` it lists the entries as `fsck.cramfs -v --extract` does.
+    public var testsDecompression = false
     /// The image to check (nil only with `--help` or `--version`).
     public var image: String?
     public var help = false
@@ -96,6 +99,8 @@ public enum CramfsckCommand {
           if let inline {
             guard !inline.isEmpty else { throw UsageError(message: "--extract= needs a directory") }
             options.extractDirectory = inline
+          } else {
+            options.testsDecompression = true
           }
         default: throw UsageError(message: "unrecognized option '\(argument)'")
         }
@@ -144,13 +149,18 @@ public enum CramfsckCommand {
     }
     guard let image = options.image else { return 16 }
     let verbose = options.verbosity > 0
+    // As fsck.cramfs -v: the byte order first, and with extraction every entry's line.
+    let opened = verbose ? try? CramfsImage(path: image, blockSize: options.blockSize) : nil
+    if let opened { try? FileOutput.standardOutput.write(FsckListing.endiannessLine(opened)) }
     do {
       guard let directory = options.extractDirectory else {
+        if options.testsDecompression, let opened { try? FileOutput.standardOutput.write(try FsckListing.lines(opened, directory: nil)) }
         let status = try CheckRunner.check(
           path: image, offset: 0, options: CheckOptions(blockSize: options.blockSize), json: false, quiet: !verbose, tool: "cramfsck")
         FileOutput.standardOutput.flushIgnoringErrors()
         return status
       }
+      if let opened { try? FileOutput.standardOutput.write(try FsckListing.lines(opened, directory: directory)) }
       // The extractor decompresses every block, so the check before it only looks at the structure.
       let report = try ImageChecker.check(path: image, options: CheckOptions(blockSize: options.blockSize, verifyBlocks: false))
       DiagnosticOutput.print(report.diagnostics, omitted: report.omittedCount, tool: "cramfsck")
