@@ -6,7 +6,7 @@ public struct CramfsCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "cramfs",
     abstract: "Build, check, extract and inspect cramfs images.",
-    subcommands: [Make.self, Check.self, Extract.self, List.self, Cat.self, Info.self, Xip.self, Map.self, Mount.self, Scan.self])
+    subcommands: [Make.self, Check.self, Extract.self, List.self, Cat.self, Info.self, Xip.self, Map.self, Mount.self, Scan.self, Diff.self])
 
   public init() {}
 }
