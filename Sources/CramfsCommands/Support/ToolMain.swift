@@ -30,8 +30,16 @@ public func printToolWarning(_ message: String, tool: String) {
 }
 
 private func printToolDiagnostic(_ kind: String, _ message: String, tool: String) {
-  // One line, whatever the message holds.
-  let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+  // One line, whatever the message holds: names from a corrupt image may carry any byte.
+  var flat = ""
+  for scalar in message.split(whereSeparator: \.isNewline).joined(separator: " ").unicodeScalars {
+    if scalar.value < 0x20 || scalar.value == 0x7F {
+      let hex = String(scalar.value, radix: 16)
+      flat += "\\x" + (hex.count < 2 ? "0" : "") + hex
+    } else {
+      flat.unicodeScalars.append(scalar)
+    }
+  }
   let line = Array("\(tool): \(kind): \(flat)\n".utf8)
   line.withUnsafeBytes { _ = try? FileOutput.standardError.writeAll($0) }
 }
