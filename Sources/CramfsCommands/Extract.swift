@@ -79,7 +79,10 @@ extension CramfsCommand {
         }
       } catch {
         printToolError(error.toolDescription, tool: "cramfs")
-        throw ExitCode.operationalError
+        // As for a tree: damage in the image is a problem found (4); the host failing us, or a block size
+        // the caller must give, is an operational error (8).
+        let operational: [CramfsError.Code] = [.io, .invalidArgument, .ambiguousBlockSize]
+        throw operational.contains(error.code) ? ExitCode.operationalError : ExitCode.uncorrectedErrors
       }
     }
   }
