@@ -126,30 +126,9 @@ extension SourceTree {
     return children[position]
   }
 
-  /// The owner and device warnings the scan gives for host entries.
+  /// The owner and device warnings the scan gives for host entries, naming the table line.
   private mutating func addWarnings(for index: Int, location: String) {
-    let entry = entries[index]
-    if entry.uid > Inode.maxUID {
-      warnings.append(
-        BuildWarning(
-          kind: .uidTruncated, path: entry.path,
-          message: "uid \(entry.uid) truncated to \(entry.uid & 0xFFFF) (16 bits) (\(location))"))
-    }
-    if entry.gid > Inode.maxGID {
-      warnings.append(
-        BuildWarning(
-          kind: .gidTruncated, path: entry.path,
-          message: "gid \(entry.gid) truncated to \(entry.gid & 0xFF) (8 bits) (\(location))"))
-    }
-    if let device = entry.device, !device.fitsInode {
-      let stored = DeviceNumber(inodeSize: device.inodeSize)
-      warnings.append(
-        BuildWarning(
-          kind: .deviceTruncated, path: entry.path,
-          message:
-            "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored) (\(location))"
-        ))
-    }
+    warnings += BuildWarning.truncations(of: entries[index], location: location)
   }
 
   /// Puts the entries back in pre-order (added entries were appended), renumbering children.

@@ -114,7 +114,9 @@ private struct Scanner {
     guard info.st_mode & S_IFMT == S_IFDIR else {
       throw CramfsError(.invalidArgument, "\(pathText) is not a directory", path: pathText)
     }
-    entries.append(makeEntry(name: [], path: path, info: info, type: .directory))
+    let root = makeEntry(name: [], path: path, info: info, type: .directory)
+    warnings += BuildWarning.truncations(of: root)
+    entries.append(root)
     try scanDirectory(index: 0)
   }
 
@@ -156,20 +158,11 @@ private struct Scanner {
         // glibc's `gnu_dev_major` / `gnu_dev_minor`.
         let major = UInt32(truncatingIfNeeded: ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF))
         let minor = UInt32(truncatingIfNeeded: (rdev & 0xFF) | ((rdev >> 12) & ~0xFF))
-        let device = DeviceNumber(major: major, minor: minor)
-        entry.device = device
-        if !device.fitsInode {
-          let stored = DeviceNumber(inodeSize: device.inodeSize)
-          warnings.append(
-            BuildWarning(
-              kind: .deviceTruncated, path: pathText,
-              message:
-                "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored)"
-            ))
-        }
+        entry.device = DeviceNumber(major: major, minor: minor)
       case .directory, .fifo, .socket:
         break
       }
+      warnings += BuildWarning.truncations(of: entry)
       entries.append(entry)
       children.append(entries.count - 1)
       if type == .directory { try scanDirectory(index: entries.count - 1) }
@@ -180,22 +173,9 @@ private struct Scanner {
   mutating func makeEntry(name: [UInt8], path: [UInt8], info: stat, type: FileType) -> SourceEntry {
     var uid = UInt32(info.st_uid)
     var gid = UInt32(info.st_gid)
-    let pathText = String(decoding: path, as: UTF8.self)
     if options.squashOwners {
       uid = 0
       gid = 0
-    }
-    if uid > Inode.maxUID {
-      warnings.append(
-        BuildWarning(
-          kind: .uidTruncated, path: pathText,
-          message: "uid \(uid) truncated to \(uid & 0xFFFF) (16 bits)"))
-    }
-    if gid > Inode.maxGID {
-      warnings.append(
-        BuildWarning(
-          kind: .gidTruncated, path: pathText,
-          message: "gid \(gid) truncated to \(gid & 0xFF) (8 bits)"))
     }
     return SourceEntry(
       name: name, pathBytes: path, type: type, mode: UInt16(truncatingIfNeeded: info.st_mode),

@@ -195,25 +195,7 @@ public struct TreeAssembler {
   }
 
   private mutating func addOwnerWarnings(_ entry: SourceEntry) {
-    if entry.uid > Inode.maxUID {
-      warnings.append(
-        BuildWarning(
-          kind: .uidTruncated, path: entry.path,
-          message: "uid \(entry.uid) truncated to \(entry.uid & 0xFFFF) (16 bits)"))
-    }
-    if entry.gid > Inode.maxGID {
-      warnings.append(
-        BuildWarning(
-          kind: .gidTruncated, path: entry.path,
-          message: "gid \(entry.gid) truncated to \(entry.gid & 0xFF) (8 bits)"))
-    }
-    if let device = entry.device, !device.fitsInode {
-      let stored = DeviceNumber(inodeSize: device.inodeSize)
-      warnings.append(
-        BuildWarning(
-          kind: .deviceTruncated, path: entry.path,
-          message: "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored)"))
-    }
+    warnings += BuildWarning.truncations(of: entry)
   }
 
   private static func impliedDirectory(name: [UInt8], path: [UInt8]) -> SourceEntry {
