@@ -165,23 +165,25 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
   public var description: String { "\(path): \(message)" }
 
   /// What the image cannot hold of `entry`'s owner and device number (it keeps 16-bit uids, 8-bit gids and
-  /// 8-bit major and minor numbers), one warning each; `location` (a device-table line) ends each message.
-  static func truncations(of entry: SourceEntry, location: String? = nil) -> [BuildWarning] {
+  /// 8-bit major and minor numbers), one warning each, naming `path` (the entry's own by default);
+  /// `location` (a device-table line) ends each message.
+  static func truncations(of entry: SourceEntry, path: String? = nil, location: String? = nil) -> [BuildWarning] {
     let suffix = location.map { " (\($0))" } ?? ""
+    let path = path ?? entry.path
     var warnings: [BuildWarning] = []
     if entry.uid > Inode.maxUID {
       warnings.append(
-        BuildWarning(kind: .uidTruncated, path: entry.path, message: "uid \(entry.uid) truncated to \(entry.uid & 0xFFFF) (16 bits)" + suffix))
+        BuildWarning(kind: .uidTruncated, path: path, message: "uid \(entry.uid) truncated to \(entry.uid & 0xFFFF) (16 bits)" + suffix))
     }
     if entry.gid > Inode.maxGID {
       warnings.append(
-        BuildWarning(kind: .gidTruncated, path: entry.path, message: "gid \(entry.gid) truncated to \(entry.gid & 0xFF) (8 bits)" + suffix))
+        BuildWarning(kind: .gidTruncated, path: path, message: "gid \(entry.gid) truncated to \(entry.gid & 0xFF) (8 bits)" + suffix))
     }
     if let device = entry.device, !device.fitsInode {
       let stored = DeviceNumber(inodeSize: device.inodeSize)
       warnings.append(
         BuildWarning(
-          kind: .deviceTruncated, path: entry.path,
+          kind: .deviceTruncated, path: path,
           message: "device number \(device) does not fit 8-bit major and minor; the kernel will see \(stored)" + suffix))
     }
     return warnings

@@ -122,10 +122,13 @@ private struct DataAreaWriter {
   /// End of the last block or table written in the packed area.
   private var packedEnd = 0
   private var areaStart: Int?
+  /// For paths in messages (``SourceTree/path(of:parents:)``).
+  private let parents: [Int32]
 
   init(layout: ImageLayout, tree: SourceTree, options: BuildOptions, buffer: OutputBuffer) {
     self.layout = layout
     self.tree = tree
+    parents = tree.parentIndexes()
     self.options = options
     self.buffer = buffer
     dataOffsets = [Int](repeating: 0, count: tree.entries.count)
@@ -150,7 +153,7 @@ private struct DataAreaWriter {
       if case .area(let offset, _) = slot { end = (areaStart ?? 0) + offset + block.bytes.count }
       guard end < 1 << 30 else {
         throw CramfsError(
-          .limitExceeded, "image grows past 1 GiB", path: tree.entries[item.entry].path)
+          .limitExceeded, "image grows past 1 GiB", path: tree.path(of: item.entry, parents: parents))
       }
       let pointer = try place(block, slot: slot, report: &report)
       if pointer.hasFlags { usesPointerFlags = true }
@@ -178,7 +181,7 @@ private struct DataAreaWriter {
       throw CramfsError(
         .limitExceeded,
         "data would start at 0x\(String(table, radix: 16)), past the 256 MiB limit",
-        path: tree.entries[item.entry].path)
+        path: tree.path(of: item.entry, parents: parents))
     }
     dataOffsets[item.entry] = table
     current = (itemIndex, table)
@@ -191,7 +194,7 @@ private struct DataAreaWriter {
     guard let (itemIndex, table) = current else { return }
     current = nil
     let item = layout.dataItems[itemIndex]
-    let path = tree.entries[item.entry].path
+    let path = tree.path(of: item.entry, parents: parents)
     var storedBytes = buffer.position - table
     if let plan = item.xip {
       pending[itemIndex] = (table, pointers)

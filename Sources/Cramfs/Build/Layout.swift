@@ -85,7 +85,7 @@ public struct ImageLayout: Sendable {
       guard size <= Int(Inode.maxSize) else {
         throw CramfsError(
           .limitExceeded, "directory has \(size) bytes of entries; the limit is \(Inode.maxSize)",
-          path: entry.path)
+          path: tree.path(of: index))
       }
       directorySizes[index] = size
     }
@@ -101,7 +101,7 @@ public struct ImageLayout: Sendable {
         throw CramfsError(
           .limitExceeded,
           "directory entries would start at 0x\(String(cursor, radix: 16)), past the 256 MiB limit",
-          path: entry.path)
+          path: tree.path(of: index))
       }
       childrenOffsets[index] = cursor
       for child in entry.children {

@@ -62,7 +62,7 @@ extension SourceTree {
         throw CramfsError(
           .wrongType,
           "\(location): \(prefixPath(components, depth)) is a \(what), not a directory, so it cannot hold \(imagePath)",
-          path: entries[current].path)
+          path: path(of: current))
       }
       parent = current
       index = child(named: component, of: current)
@@ -75,9 +75,9 @@ extension SourceTree {
         throw CramfsError(
           .wrongType,
           "\(location): \(imagePath) is a \(entries[existing].type) in the tree; the table makes it a \(type)",
-          path: entries[existing].path)
+          path: path(of: existing))
       }
-      let path = entries[existing].path
+      let path = path(of: existing)
       // The table's owner and device replace the scanned ones, and so do their warnings.
       warnings.removeAll { $0.path == path && $0.kind != .readBugGuard }
       entries[existing].mode = mode
@@ -93,7 +93,7 @@ extension SourceTree {
         "\(location): \(imagePath) does not exist; f lines only change files that are in the tree")
     }
     let name = components[components.count - 1]
-    var hostPath = entries[parent].pathBytes
+    var hostPath = pathBytes(of: parent)
     if hostPath.last != UInt8(ascii: "/") { hostPath.append(UInt8(ascii: "/")) }
     hostPath.append(contentsOf: name)
     guard name.count <= Inode.maxNameLength else {
@@ -128,7 +128,7 @@ extension SourceTree {
 
   /// The owner and device warnings the scan gives for host entries, naming the table line.
   private mutating func addWarnings(for index: Int, location: String) {
-    warnings += BuildWarning.truncations(of: entries[index], location: location)
+    warnings += BuildWarning.truncations(of: entries[index], path: path(of: index), location: location)
   }
 
   /// Puts the entries back in pre-order (added entries were appended), renumbering children.

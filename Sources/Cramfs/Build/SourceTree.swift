@@ -8,8 +8,9 @@
 public struct SourceEntry: Sendable {
   /// The name in the image (empty for the root).
   public var name: [UInt8]
-  /// Where the entry comes from, as raw bytes (names need not be UTF-8), for messages: the host path,
-  /// or the entry's path in an archive or image.
+  /// Where the entry comes from, as raw bytes (names need not be UTF-8), for messages: the host path of
+  /// an entry scanned from a directory. Entries from an archive or an image leave it empty (millions of
+  /// entries need not carry their paths): ``SourceTree/path(of:parents:)`` rebuilds it.
   public var pathBytes: [UInt8]
   public var type: FileType
   /// Type and permission bits as stored (16 bits).
@@ -230,6 +231,42 @@ private struct Scanner {
 }
 
 extension SourceTree {
+  /// For each entry, the index of the directory that holds it (the root's is 0).
+  public func parentIndexes() -> [Int32] {
+    var parents = [Int32](repeating: 0, count: entries.count)
+    for (index, entry) in entries.enumerated() {
+      for child in entry.children { parents[child] = Int32(index) }
+    }
+    return parents
+  }
+
+  /// Entry `index`'s path for messages, as raw bytes: its ``SourceEntry/pathBytes`` when it has them (the
+  /// host path), or else its image path rebuilt from the tree. Pass `parents` (``parentIndexes()``) when
+  /// asking for many paths.
+  public func pathBytes(of index: Int, parents: [Int32]? = nil) -> [UInt8] {
+    guard entries[index].pathBytes.isEmpty else { return entries[index].pathBytes }
+    let parents = parents ?? parentIndexes()
+    var components: [[UInt8]] = []
+    var current = index
+    // Bounded by the entry count, so a tree built with a cycle by hand cannot loop forever.
+    while current != 0, components.count < entries.count {
+      components.append(entries[current].name)
+      current = Int(parents[current])
+    }
+    guard !components.isEmpty else { return [UInt8(ascii: "/")] }
+    var path: [UInt8] = []
+    for component in components.reversed() {
+      path.append(UInt8(ascii: "/"))
+      path.append(contentsOf: component)
+    }
+    return path
+  }
+
+  /// ``pathBytes(of:parents:)`` as text (invalid UTF-8 repaired).
+  public func path(of index: Int, parents: [Int32]? = nil) -> String {
+    String(decoding: pathBytes(of: index, parents: parents), as: UTF8.self)
+  }
+
   /// Gives every entry the uid and/or gid (when not nil), dropping the truncation warnings they replace.
   mutating func forceOwners(uid: UInt32?, gid: UInt32?) {
     if let uid {

@@ -8,18 +8,16 @@
 /// entry wins, with a warning; children end up sorted by name bytes, entries in pre-order (the order of
 /// ``SourceTree/scan(_:options:)``), so the same entries give the same image whatever their order.
 public struct TreeAssembler {
-  private struct Node {
-    var entry: SourceEntry
-    var children: [[UInt8]: Int] = [:]
-    /// Given by the input, not implied by a descendant.
-    var isExplicit: Bool
-  }
-
   /// Linux's `PATH_MAX` (the terminating NUL included).
   public static let maxPathLength = 4096
 
   private let options: BuildOptions
-  private var nodes: [Node]
+  // Entries in arrival order (index 0 is the root), with each directory's children by name and whether the
+  // input gave the entry (rather than implying it). Parallel arrays, not a node struct, so that `finish`
+  // can reorder the entries in place: an archive of millions of entries is held once, not twice.
+  private var entries: [SourceEntry]
+  private var childrenByName: [[[UInt8]: Int32]]
+  private var isExplicit: [Bool]
   /// Bytes of directory entries so far: checked as entries come, so an archive of millions of tiny
   /// entries stops when the image could no longer hold them, not when memory runs out.
   private var directoryBytes = 0
@@ -28,7 +26,9 @@ public struct TreeAssembler {
   /// An assembler holding only the root (an implied directory until the input gives one).
   public init(options: BuildOptions) {
     self.options = options
-    nodes = [Node(entry: Self.impliedDirectory(name: [], path: [UInt8(ascii: "/")]), isExplicit: false)]
+    entries = [Self.impliedDirectory(name: [], path: [UInt8(ascii: "/")])]
+    childrenByName = [[:]]
+    isExplicit = [false]
   }
 
   /// The image path of `path` split into components, without empty and `.` components.
@@ -59,10 +59,10 @@ public struct TreeAssembler {
   public func lookup(_ path: [UInt8]) throws(CramfsError) -> SourceEntry? {
     var index = 0
     for component in try Self.components(of: path) {
-      guard let child = nodes[index].children[component] else { return nil }
-      index = child
+      guard let child = childrenByName[index][component] else { return nil }
+      index = Int(child)
     }
-    return nodes[index].entry
+    return entries[index]
   }
 
   /// Adds `input`, or replaces the entry already at its path.
@@ -86,19 +86,17 @@ public struct TreeAssembler {
     var imagePath: [UInt8] = []
     for component in components.dropLast() {
       imagePath += [UInt8(ascii: "/")] + component
-      if let child = nodes[parent].children[component] {
-        guard nodes[child].entry.type == .directory else {
+      if let child = childrenByName[parent][component].map(Int.init) {
+        guard entries[child].type == .directory else {
           throw CramfsError(
             .wrongType,
-            "\(String(decoding: imagePath, as: UTF8.self)) is a \(nodes[child].entry.type), not a directory",
+            "\(String(decoding: imagePath, as: UTF8.self)) is a \(entries[child].type), not a directory",
             path: display)
         }
         parent = child
       } else {
         try countEntry(named: component, display: display)
-        nodes.append(Node(entry: Self.impliedDirectory(name: component, path: imagePath), isExplicit: false))
-        nodes[parent].children[component] = nodes.count - 1
-        parent = nodes.count - 1
+        parent = append(Self.impliedDirectory(name: component, path: imagePath), explicit: false, under: parent)
       }
     }
     var entry = makeEntry(input, name: components.last ?? [])
@@ -112,35 +110,83 @@ public struct TreeAssembler {
       addOwnerWarnings(entry)
       return
     }
+    // The path is kept only while its warnings are made; the tree rebuilds it for later messages.
     entry.pathBytes = imagePath + [UInt8(ascii: "/")] + name
-    if let existing = nodes[parent].children[name] {
-      replace(existing, with: entry, display: display)
+    if let existing = childrenByName[parent][name] {
+      replace(Int(existing), with: entry, display: display)
     } else {
       try countEntry(named: name, display: display)
-      nodes.append(Node(entry: entry, isExplicit: true))
-      nodes[parent].children[name] = nodes.count - 1
+      append(entry, explicit: true, under: parent)
     }
     addOwnerWarnings(entry)
   }
 
-  /// The tree: entries in pre-order, children sorted by name bytes.
-  public func finish() -> SourceTree {
-    var entries: [SourceEntry] = []
-    entries.reserveCapacity(nodes.count)
-    // Depth first without recursion (an archive can nest paths arbitrarily deep): children are pushed in
-    // reverse name order, so they are appended in name order, each after its elder sibling's subtree.
-    var stack: [(node: Int, parent: Int)] = [(0, -1)]
-    while let (node, parent) = stack.popLast() {
-      if parent >= 0 { entries[parent].children.append(entries.count) }
-      entries.append(nodes[node].entry)
-      entries[entries.count - 1].children = []
-      let position = entries.count - 1
-      let names = nodes[node].children.keys.sorted { $0.lexicographicallyPrecedes($1) }
-      for name in names.reversed() {
-        if let child = nodes[node].children[name] { stack.append((child, position)) }
+  /// The tree: entries in pre-order, children sorted by name bytes. The assembler is left empty (its
+  /// entries are moved, not copied).
+  public mutating func finish() -> SourceTree {
+    var entries = self.entries
+    self.entries = []
+    var childrenByName = self.childrenByName
+    self.childrenByName = []
+    isExplicit = []
+    // The pre-order: depth first without recursion (an archive can nest paths arbitrarily deep); children
+    // are pushed in reverse name order, so they come out in name order, each after its elder sibling's
+    // subtree. The name maps are dropped as soon as they are read.
+    let count = entries.count
+    var order = [Int32]()  // order[new] = old
+    order.reserveCapacity(count)
+    var newIndex = [Int32](repeating: 0, count: count)
+    var sortedChildren = [[Int32]](repeating: [], count: count)  // old indexes, by name
+    var stack: [Int32] = [0]
+    while let old = stack.popLast() {
+      newIndex[Int(old)] = Int32(order.count)
+      order.append(old)
+      let byName = childrenByName[Int(old)]
+      childrenByName[Int(old)] = [:]
+      guard !byName.isEmpty else { continue }
+      let children = byName.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value)
+      stack.append(contentsOf: children.reversed())
+      sortedChildren[Int(old)] = children
+    }
+    childrenByName = []
+    for old in 0..<count where !sortedChildren[old].isEmpty {
+      entries[old].children = sortedChildren[old].map { Int(newIndex[Int($0)]) }
+      sortedChildren[old] = []
+    }
+    sortedChildren = []
+    newIndex = []
+    guard order.count == count else {
+      // Entries under a directory that a later entry replaced are left out (rare: copy).
+      return SourceTree(entries: order.map { entries[Int($0)] }, warnings: warnings)
+    }
+    // Reorder in place, one cycle of the permutation at a time; a placed entry's `order` becomes -1.
+    for start in 0..<count where order[start] >= 0 {
+      var position = start
+      let first = entries[start]
+      while true {
+        let source = Int(order[position])
+        order[position] = -1
+        if source == start {
+          entries[position] = first
+          break
+        }
+        entries[position] = entries[source]
+        position = source
       }
     }
     return SourceTree(entries: entries, warnings: warnings)
+  }
+
+  /// Adds `entry` as a child of `parent` and returns its index.
+  @discardableResult
+  private mutating func append(_ entry: SourceEntry, explicit: Bool, under parent: Int) -> Int {
+    var entry = entry
+    entry.pathBytes = []
+    entries.append(entry)
+    childrenByName.append([:])
+    isExplicit.append(explicit)
+    childrenByName[parent][entry.name] = Int32(entries.count - 1)
+    return entries.count - 1
   }
 
   /// Adds a new entry's directory bytes (inode and padded name) to the total.
@@ -151,14 +197,14 @@ public struct TreeAssembler {
     guard directoryBytes < Inode.offsetLimit else {
       throw CramfsError(
         .limitExceeded,
-        "\(nodes.count) entries fill the 256 MiB an image's directories can use", path: display)
+        "\(entries.count) entries fill the 256 MiB an image's directories can use", path: display)
     }
   }
 
   private mutating func replace(_ index: Int, with entry: SourceEntry, display: String) {
-    let dropsChildren = entry.type != .directory && !nodes[index].children.isEmpty
-    if nodes[index].isExplicit || dropsChildren {
-      let dropped = dropsChildren ? " (with the \(nodes[index].children.count) entries below it)" : ""
+    let dropsChildren = entry.type != .directory && !childrenByName[index].isEmpty
+    if isExplicit[index] || dropsChildren {
+      let dropped = dropsChildren ? " (with the \(childrenByName[index].count) entries below it)" : ""
       warnings.append(
         BuildWarning(
           kind: .duplicatePath, path: display,
@@ -169,11 +215,13 @@ public struct TreeAssembler {
       $0.path == entry.path && [.uidTruncated, .gidTruncated, .deviceTruncated].contains($0.kind)
     }
     var entry = entry
-    entry.name = nodes[index].entry.name
-    nodes[index].entry = entry
-    nodes[index].isExplicit = true
-    // A directory keeps its children; anything else replaces the directory and what it held.
-    if entry.type != .directory { nodes[index].children = [:] }
+    entry.name = entries[index].name
+    if index != 0 { entry.pathBytes = [] }
+    entries[index] = entry
+    isExplicit[index] = true
+    // A directory keeps its children; anything else replaces the directory and what it held (they stay
+    // in `entries`, unreachable, and `finish` leaves them out).
+    if entry.type != .directory { childrenByName[index] = [:] }
   }
 
   private func makeEntry(_ input: InputEntry, name: [UInt8]) -> SourceEntry {
