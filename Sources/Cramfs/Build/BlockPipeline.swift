@@ -60,7 +60,7 @@ final class BlockEncoder: @unchecked Sendable {
   {
     switch encoding {
     case .packed(let holes, let storeIncompressible):
-      if holes && Self.isZero(raw) { return EncodedBlock(kind: .hole, bytes: []) }
+      if holes && isAllZero(raw) { return EncodedBlock(kind: .hole, bytes: []) }
       var stream: [UInt8] = []
       compressor.compress(raw, appendingTo: &stream)
       if storeIncompressible && stream.count >= raw.count {
@@ -79,14 +79,6 @@ final class BlockEncoder: @unchecked Sendable {
     }
   }
 
-  static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    let words = bytes.count / 8
-    for i in 0..<words where bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
-      return false
-    }
-    for i in (words * 8)..<bytes.count where bytes[i] != 0 { return false }
-    return true
-  }
 }
 
 /// Encodes every block of the data items on `jobs` workers and hands them back in order.

@@ -21,8 +21,31 @@ final class WriteBuffer: @unchecked Sendable {
 }
 
 /// Writes one regular file: creates it (never following a symlink), fills it block by block, then sets
-/// its owner and mode (owner first, since `chown` clears setuid bits) and zero times.
+/// its owner and mode (owner first, since `chown` clears setuid bits) and zero times. Blocks that read as
+/// zeros (holes in the image, or zeros stored compressed) are left as holes: the file is sparse.
 enum FileWriter {
+  /// Writes `bytes` to the new, empty file `fd`, skipping all-zero blocks (runs of the others go in one
+  /// `pwrite`), and sets its size, so that the skipped blocks are holes.
+  static func writeSparse(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, blockSize: Int) -> Bool {
+    var runStart: Int?
+    var offset = 0
+    while offset <= bytes.count {
+      let end = min(offset + blockSize, bytes.count)
+      let isData = offset < bytes.count && !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+      if isData {
+        if runStart == nil { runStart = offset }
+      } else if let start = runStart {
+        guard HostDirectory.writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), at: start) else {
+          return false
+        }
+        runStart = nil
+      }
+      if offset == bytes.count { break }
+      offset = end
+    }
+    return ftruncate(fd, off_t(bytes.count)) == 0
+  }
+
   static func write(_ job: Extraction.FileJob, image: CramfsImage, preserveOwners: Bool, buffer: WriteBuffer) -> ([Diagnostic], Int) {
     var problems: [Diagnostic] = []
     let inode = job.node.inode
@@ -55,7 +78,7 @@ enum FileWriter {
           slot.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: min(blockSize, size - index * blockSize))
         }
       }
-      guard HostDirectory.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size])) else {
+      guard writeSparse(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size]), blockSize: blockSize) else {
         problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "write failed: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
         return (problems, 0)
       }

@@ -80,11 +80,12 @@ enum HostDirectory {
     return futimens(fd, &times)
   }
 
-  /// Writes all of `bytes`, retrying short writes and `EINTR`; returns false with `errno` set on failure.
-  static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) -> Bool {
+  /// Writes all of `bytes` at `offset`, retrying short writes and `EINTR`; returns false with `errno` set on
+  /// failure.
+  static func writeAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
     var done = 0
     while done < bytes.count {
-      let written = write(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+      let written = pwrite(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30), off_t(offset + done))
       if written < 0 {
         if errno == EINTR { continue }
         return false
