@@ -72,7 +72,7 @@ extension CramfsCommand {
     /// Writes the archive; one line and exit 8 on failure.
     private func exportTar(to destination: String) throws {
       do {
-        let image = try imageOptions.open(image)
+        let image = try imageOptions.open(image, readingAll: true)
         let report = try TarExporter.export(image, to: destination == "-" ? nil : destination)
         for socket in report.skippedSockets {
           printToolWarning("\(socket): socket left out (tar cannot hold sockets)", tool: "cramfs")

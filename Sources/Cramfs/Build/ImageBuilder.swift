@@ -63,7 +63,7 @@ public enum ImageBuilder {
       }
       insertedFileSize = Int(info.st_size)
     }
-    let duplicates = try Deduplicator.findDuplicates(in: tree)
+    let duplicates = try Deduplicator.findDuplicates(in: tree, threads: options.jobs)
     let xipRequests = try XIPSelector.select(
       tree: tree, duplicateOf: duplicates, options: options)
     let layout = try ImageLayout.plan(

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import Synchronization
 
 /// An open regular file read with `pread` (so a file that shrinks while we read it is an error, not a SIGBUS).
 ///
@@ -109,7 +110,11 @@ enum Deduplicator {
   }
 
   /// For each entry, the index of the earlier entry whose data it shares, or nil.
-  static func findDuplicates(in tree: SourceTree) throws(CramfsError) -> [Int?] {
+  ///
+  /// Groups of candidates (same type, mode, owner and size) are independent, so they are hashed and
+  /// compared on `threads` threads; each group's answer depends only on its own members, so the result is
+  /// the same for every thread count.
+  static func findDuplicates(in tree: SourceTree, threads: Int = 1) throws(CramfsError) -> [Int?] {
     var groups: [Key: [Int]] = [:]
     for (index, entry) in tree.entries.enumerated()
     where (entry.type == .regular || entry.type == .symlink) && entry.dataSize > 0 {
@@ -119,13 +124,41 @@ enum Deduplicator {
       ]
       .append(index)
     }
+    // Members are in tree order already; groups in the order of their first member.
+    let candidates = groups.values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
+    let answers = Mutex<[Int: Result<[(Int, Int)], CramfsError>]>([:])
+    ParallelRunner.run(count: candidates.count, threads: max(1, threads)) { _, group in
+      let answer = Result { () throws(CramfsError) in try matches(in: candidates[group], tree: tree) }
+      answers.withLock { $0[group] = answer }
+    }
     var duplicateOf = [Int?](repeating: nil, count: tree.entries.count)
-    for (_, members) in groups where members.count > 1 {
-      // Cheap content hash first; a full comparison confirms every match.
+    let collected = answers.withLock { $0 }
+    for group in candidates.indices {
+      // The first failing group in tree order is the one reported, whatever the thread count.
+      for (index, target) in try collected[group]!.get() { duplicateOf[index] = target }
+    }
+    return duplicateOf
+  }
+
+  /// The (entry, earlier identical entry) pairs among `members` (one candidate group, in tree order).
+  private static func matches(in members: [Int], tree: SourceTree) throws(CramfsError) -> [(Int, Int)] {
+    // Most files of equal size differ in their first bytes: a hash of those splits the group cheaply, and
+    // only what still collides is hashed whole. Order within a bucket stays tree order, so a duplicate
+    // still points at the first identical entry.
+    var buckets: [UInt32: [Int]] = [:]
+    var bucketOrder: [UInt32] = []
+    for index in members {
+      let hash = try checksum(tree.entries[index], prefix: prefixLength)
+      if buckets[hash] == nil { bucketOrder.append(hash) }
+      buckets[hash, default: []].append(index)
+    }
+    var pairs: [(Int, Int)] = []
+    for hash in bucketOrder {
+      guard let bucket = buckets[hash], bucket.count > 1 else { continue }
       var originals: [UInt32: [Int]] = [:]
-      for index in members.sorted() {
+      for index in bucket {
         let entry = tree.entries[index]
-        let hash = try checksum(entry)
+        let hash = entry.dataSize <= prefixLength ? hash : try checksum(entry, prefix: entry.dataSize)
         var target: Int?
         for candidate in originals[hash, default: []]
         where try sameContent(tree.entries[candidate], entry) {
@@ -133,21 +166,25 @@ enum Deduplicator {
           break
         }
         if let target {
-          duplicateOf[index] = target
+          pairs.append((index, target))
         } else {
           originals[hash, default: []].append(index)
         }
       }
     }
-    return duplicateOf
+    return pairs
   }
+
+  /// Bytes hashed to split a candidate group before whole files are.
+  private static let prefixLength = 4096
 
   private static let chunkSize = DataSource.chunkSize
 
-  private static func checksum(_ entry: SourceEntry) throws(CramfsError) -> UInt32 {
+  /// CRC-32 of the entry's first `prefix` bytes (all of them if it is shorter).
+  private static func checksum(_ entry: SourceEntry, prefix: Int) throws(CramfsError) -> UInt32 {
     let source = try DataSource(entry: entry)
     var crc: UInt32 = 0
-    try source.forEachChunk(size: entry.dataSize) { chunk in
+    try source.forEachChunk(size: min(prefix, entry.dataSize)) { chunk in
       crc = crc32Checksum(chunk, continuing: crc)
     }
     return crc

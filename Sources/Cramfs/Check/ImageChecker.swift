@@ -28,7 +28,7 @@ public enum ImageChecker {
   /// - Throws: ``CramfsError`` with code `io` only when the file cannot be read; everything wrong with
   ///   its content is a diagnostic in the report.
   public static func check(path: String, offset: Int = 0, options: CheckOptions = CheckOptions()) throws(CramfsError) -> CheckReport {
-    let mapping = try MappedFile(path: path)
+    let mapping = try MappedFile(path: path, readingAll: true)
     guard offset >= 0, offset <= mapping.bytes.count else {
       throw CramfsError(.invalidArgument, "offset \(offset) is past the end of \(path) (\(mapping.bytes.count) bytes)", path: path)
     }

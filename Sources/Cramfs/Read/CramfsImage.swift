@@ -35,8 +35,9 @@ public final class CramfsImage: Sendable {
   /// - Parameters:
   ///   - blockSize: the block size if known; detected when nil.
   ///   - offset: where the image starts inside the file (for an image inside a flash dump).
-  public convenience init(path: String, blockSize: Int? = nil, offset: Int = 0) throws(CramfsError) {
-    let mapping = try MappedFile(path: path)
+  ///   - readingAll: the caller will read every file (see ``MappedFile/init(path:readingAll:)``).
+  public convenience init(path: String, blockSize: Int? = nil, offset: Int = 0, readingAll: Bool = false) throws(CramfsError) {
+    let mapping = try MappedFile(path: path, readingAll: readingAll)
     try self.init(storage: ImageStorage(mapping: mapping), blockSize: blockSize, offset: offset)
   }
 

@@ -92,7 +92,7 @@ enum CheckRunner {
   ) throws(CramfsError) -> Int32 {
     let image: CramfsImage
     do {
-      image = try CramfsImage(path: path, blockSize: blockSize, offset: offset)
+      image = try CramfsImage(path: path, blockSize: blockSize, offset: offset, readingAll: true)
     } catch where error.code != .io && error.code != .invalidArgument {
       // Not a usable cramfs image: a problem found, as fsck reports it (4), not an operational failure.
       if !quiet { printToolError(error.description, tool: tool) }

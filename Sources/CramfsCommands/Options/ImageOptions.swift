@@ -30,11 +30,11 @@ public struct ImageOptions: ParsableArguments {
     if offset < 0 { throw ValidationError("--offset must not be negative") }
   }
 
-  /// Opens the image at `path` with these options.
+  /// Opens the image at `path` with these options; `readingAll` for a command that reads every file.
   ///
   /// - Throws: ``CramfsError`` when the file cannot be read or is not a cramfs image.
-  public func open(_ path: String) throws(CramfsError) -> CramfsImage {
-    try CramfsImage(path: path, blockSize: blockSize, offset: offset)
+  public func open(_ path: String, readingAll: Bool = false) throws(CramfsError) -> CramfsImage {
+    try CramfsImage(path: path, blockSize: blockSize, offset: offset, readingAll: readingAll)
   }
 }
 
