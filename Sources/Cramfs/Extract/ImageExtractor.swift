@@ -280,7 +280,11 @@ struct Extraction {
     let threads = max(1, options.threads)
     let results = Mutex<[(Int, [Diagnostic], Int)]>([])
     let buffers = (0..<threads).map { _ in WriteBuffer() }
-    ParallelRunner.run(count: jobs.count, threads: threads) { worker, index in
+    // Largest first, so that no thread is left with a big file while the others have finished; the
+    // reports are put back in walk order below.
+    let order = jobs.indices.sorted { (jobs[$0].node.inode.size, $1) > (jobs[$1].node.inode.size, $0) }
+    ParallelRunner.run(count: jobs.count, threads: threads) { worker, position in
+      let index = order[position]
       let (problems, written) = FileWriter.write(jobs[index], image: image, preserveOwners: preserveOwners, buffer: buffers[worker])
       if !problems.isEmpty || written > 0 {
         results.withLock { $0.append((index, problems, written)) }
