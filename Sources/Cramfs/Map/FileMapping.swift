@@ -39,6 +39,7 @@ public final class FileMapping: @unchecked Sendable {
   private let image: CramfsImage
   private let node: Node
   private let filled = Atomic<Int>(0)
+  private let decompressed = Atomic<Int>(0)
   private let errors = Mutex<[CramfsError]>([])
   private var handler: FaultHandler?
 
@@ -46,6 +47,9 @@ public final class FileMapping: @unchecked Sendable {
   public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: address, count: length) }
   /// Pages filled by decompression so far (on demand or eagerly).
   public var pagesFilled: Int { filled.load(ordering: .relaxed) }
+  /// Blocks read from the image to fill pages so far (decompressed, or copied when stored uncompressed),
+  /// failed ones included: the work spent, where ``pagesFilled`` is the result.
+  public var blocksDecompressed: Int { decompressed.load(ordering: .relaxed) }
   /// Blocks that failed to decompress while filling on demand.
   public var fillErrors: [CramfsError] { errors.withLock { $0 } }
 
@@ -123,6 +127,7 @@ public final class FileMapping: @unchecked Sendable {
   /// Decompresses block `index` into `destination` (a whole page, zero-padded past the file's end).
   private func fill(block index: Int, into destination: UnsafeMutableRawPointer) throws(CramfsError) {
     let page = UnsafeMutableRawBufferPointer(start: destination, count: pageSize)
+    decompressed.add(1, ordering: .relaxed)
     let produced = try image.readBlock(node, block: index, into: page)
     if produced < pageSize { (destination + produced).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - produced) }
     filled.add(1, ordering: .relaxed)
