@@ -56,7 +56,9 @@ extension CramfsCommand {
       let started = monotonicSeconds()
       let sum = Self.touch(mapping, pages: order)
       let touchSeconds = monotonicSeconds() - started
-      // Counted before the hash below reads (and so fills) every page.
+      // Counted once the read-ahead the touch started is done (its work is the touch's cost too), and
+      // before the hash below reads (and so fills) every page.
+      mapping.waitUntilIdle()
       let pagesFilled = mapping.pagesFilled
       let blocksDecompressed = mapping.blocksDecompressed
       guard let anonymousBytes = mapping.anonymousBytes() else {
