@@ -2,6 +2,7 @@
 import CramfsFormat
 import CramfsTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The read-ahead plan alone: which page a fault answers, which pages it queues, how the window grows and
@@ -228,6 +229,41 @@ import Testing
     #expect(mapping.pagesFilled <= 20 + window.maximumWindow)
     #expect(mapping.pagesFilled < pages / 2)
     #expect(mapping.anonymousBytes() == mapping.pagesFilled * blockSize)
+  }
+
+  @Test(arguments: [4096, 65536])
+  func threadsTouchingTogetherSeeTheFile(blockSize: Int) throws {
+    let pages = blockSize == 4096 ? 1000 : 64
+    let (image, content, path) = try Self.image(.xipPrefix, blockSize: blockSize, pages: pages)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let mapping = try FileMapping(image: image, node: try image.lookup("/f"))
+    guard mapping.fillMode == .onDemand else { return }
+    // Four readers: two forwards and two backwards, interleaved, so that faults land on pages that another
+    // thread's window is filling.
+    let wrong = Mutex<[Int]>([])
+    DispatchQueue.concurrentPerform(iterations: 4) { reader in
+      let order = reader < 2 ? Array(stride(from: reader, to: pages, by: 2)) : Array(stride(from: pages - 1 - (reader - 2), through: 0, by: -2))
+      for page in order {
+        let range = (page * blockSize)..<min((page + 1) * blockSize, content.count)
+        if !mapping.bytes[range].elementsEqual(content[range]) { wrong.withLock { $0.append(page) } }
+      }
+    }
+    #expect(wrong.withLock { $0 }.isEmpty)
+    mapping.waitUntilIdle()
+    #expect(mapping.pagesFilled == pages - mapping.directPages)
+    #expect(mapping.blocksDecompressed == mapping.pagesFilled)
+  }
+
+  @Test func aMappingDroppedDuringItsReadAheadGoesAway() throws {
+    let (image, content, path) = try Self.image(.compressed, blockSize: 4096, pages: 600)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let node = try image.lookup("/f")
+    for round in 0..<30 {
+      let mapping = try FileMapping(image: image, node: node)
+      // Two sequential touches start a window; the mapping goes away while workers fill it.
+      #expect(mapping.bytes[round] == content[round])
+      #expect(mapping.bytes[4096 + round] == content[4096 + round])
+    }
   }
 
   @Test func aCorruptBlockReadsAsZerosOnce() throws {
