@@ -52,10 +52,27 @@ int CCramfsShims_userfaultfd_read_fault(int fd, uint64_t *address) {
 }
 
 int CCramfsShims_userfaultfd_copy(int fd, void *destination, const void *source, size_t length) {
-  struct uffdio_copy copy = {
-      .dst = (unsigned long)destination, .src = (unsigned long)source, .len = length, .mode = 0, .copy = 0};
-  if (ioctl(fd, UFFDIO_COPY, &copy) == 0) return 0;
-  return errno == EEXIST ? 0 : -errno;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t done = 0;
+  while (done < length) {
+    struct uffdio_copy copy = {
+        .dst = (unsigned long)destination + done, .src = (unsigned long)source + done, .len = length - done, .mode = 0, .copy = 0};
+    if (ioctl(fd, UFFDIO_COPY, &copy) == 0) return 0;
+    int error = errno;
+    // A partial copy reports the bytes it placed; go on after them.
+    if (copy.copy > 0) done += (size_t)copy.copy;
+    if (error == EEXIST) {
+      done += page;  // that page is already there: keep it, copy the rest
+    } else if (error != EAGAIN && error != EINTR) {
+      return -error;
+    }
+  }
+  return 0;
+}
+
+int CCramfsShims_userfaultfd_wake(int fd, void *start, size_t length) {
+  struct uffdio_range range = {.start = (unsigned long)start, .len = length};
+  return ioctl(fd, UFFDIO_WAKE, &range) == 0 ? 0 : -errno;
 }
 
 int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms) {

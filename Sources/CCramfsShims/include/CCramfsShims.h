@@ -14,9 +14,14 @@ int CCramfsShims_userfaultfd_register(int fd, void *start, size_t length);
 /// Reads one page-fault event; returns 1 and sets *address, 0 when no event is pending, -errno on error.
 int CCramfsShims_userfaultfd_read_fault(int fd, uint64_t *address);
 
-/// Resolves a fault by copying `length` bytes (whole pages) from `source` to `destination`; returns 0 or -errno.
-/// -EEXIST (another thread filled the range first) counts as success.
+/// Resolves faults by copying `length` bytes (whole pages) from `source` to `destination` and waking the
+/// threads waiting on them; returns 0 or -errno. A page already present (EEXIST) is kept and the copy goes on
+/// after it; a partial copy or EAGAIN is retried from where it stopped.
 int CCramfsShims_userfaultfd_copy(int fd, void *destination, const void *source, size_t length);
+
+/// Wakes the threads waiting on faults in [start, start+length) without filling anything (they fault again);
+/// returns 0 or -errno.
+int CCramfsShims_userfaultfd_wake(int fd, void *start, size_t length);
 
 /// Waits until `fd` or `wake_fd` is readable or `timeout_ms` passes; returns 1 if `fd` is, 2 if `wake_fd` is, 0 on timeout, -errno.
 int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms);

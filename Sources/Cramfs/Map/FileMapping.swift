@@ -15,6 +15,11 @@ import Synchronization
 /// eagerly when `userfaultfd` is refused (or `lazy` is false). Read-only by default; `writable` gives a
 /// private copy-on-write mapping, which the kernel cannot offer.
 ///
+/// A fault is answered with its own page first, so the touching thread goes on at once. A fault that
+/// follows a filled page (sequential access) also has worker threads fill a window of the pages after it,
+/// 64 KiB at first and doubling up to 4 MiB while the access stays sequential; a fault anywhere else fills
+/// its page alone and drops the read-ahead not yet started. Pages far from any touch stay unfilled.
+///
 /// A block that fails to decompress while the mapping is filled on demand reads as zeros and is recorded
 /// in ``fillErrors``: a fault must be resolved, or the touching thread would wait forever.
 public final class FileMapping: @unchecked Sendable {
@@ -36,18 +41,27 @@ public final class FileMapping: @unchecked Sendable {
   public let fillMode: FillMode
   public let isWritable: Bool
 
-  private let image: CramfsImage
-  private let node: Node
-  private let filled = Atomic<Int>(0)
-  private let errors = Mutex<[CramfsError]>([])
+  private let source: PageSource
   private var handler: FaultHandler?
 
   /// The file's bytes.
   public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: address, count: length) }
-  /// Pages filled by decompression so far (on demand or eagerly).
-  public var pagesFilled: Int { filled.load(ordering: .relaxed) }
+  /// Pages filled by decompression so far (on demand or eagerly), read-ahead included; a failed block's
+  /// page (zeros) counts too.
+  public var pagesFilled: Int { source.filled.load(ordering: .relaxed) }
+  /// Blocks read from the image to fill pages so far (decompressed, or copied when stored uncompressed),
+  /// failed ones included: the work spent, where ``pagesFilled`` is the result. Each page is filled once,
+  /// so the two differ only while a read-ahead is under way or when the system refused a copy.
+  public var blocksDecompressed: Int { source.decompressed.load(ordering: .relaxed) }
   /// Blocks that failed to decompress while filling on demand.
-  public var fillErrors: [CramfsError] { errors.withLock { $0 } }
+  public var fillErrors: [CramfsError] { source.errors.withLock { $0 } }
+
+  /// Waits until no read-ahead is queued or being filled, so that the counters stay still until the next
+  /// touch. Returns at once for an eager mapping.
+  public func waitUntilIdle() {
+    guard let handler else { return }
+    while !handler.isIdle { usleep(100) }
+  }
 
   /// Maps the regular file `node` of `image`.
   ///
@@ -64,8 +78,7 @@ public final class FileMapping: @unchecked Sendable {
     guard pageSize % Int(sysconf(Int32(_SC_PAGESIZE))) == 0 else {
       throw CramfsError(.invalidArgument, "the image's page size \(pageSize) is not a multiple of this machine's")
     }
-    self.image = image
-    self.node = node
+    source = PageSource(image: image, node: node)
     self.pageSize = pageSize
     length = Int(node.inode.size)
     mappedLength = (length + pageSize - 1) / pageSize * pageSize
@@ -96,14 +109,19 @@ public final class FileMapping: @unchecked Sendable {
     let restStart = region + direct * pageSize
     let restLength = mappedLength - direct * pageSize
     var mode = FillMode.eager
-    if restLength > 0, lazy, let handler = FaultHandler(start: restStart, length: restLength, pageSize: pageSize) {
+    if restLength > 0, lazy,
+      let handler = FaultHandler(base: region, firstPage: direct, pageCount: mappedLength / pageSize, source: source)
+    {
       mode = .onDemand
       self.handler = handler
     }
     fillMode = mode
     if restLength > 0, mode == .eager {
       do {
-        for block in direct..<(mappedLength / pageSize) { try fill(block: block, into: region + block * pageSize) }
+        for block in direct..<(mappedLength / pageSize) {
+          try source.read(block: block, into: region + block * pageSize)
+          source.filled.add(1, ordering: .relaxed)
+        }
       } catch {
         munmap(region, mappedLength)
         throw error
@@ -111,34 +129,13 @@ public final class FileMapping: @unchecked Sendable {
       if !writable { mprotect(restStart, restLength, PROT_READ) }
     } else if restLength > 0 {
       if !writable { mprotect(restStart, restLength, PROT_READ) }
-      handler?.start { [unowned self] faultAddress, scratch in self.resolve(faultAddress, scratch: scratch) }
+      handler?.start()
     }
   }
 
   deinit {
     handler?.stop()
     munmap(address, mappedLength)
-  }
-
-  /// Decompresses block `index` into `destination` (a whole page, zero-padded past the file's end).
-  private func fill(block index: Int, into destination: UnsafeMutableRawPointer) throws(CramfsError) {
-    let page = UnsafeMutableRawBufferPointer(start: destination, count: pageSize)
-    let produced = try image.readBlock(node, block: index, into: page)
-    if produced < pageSize { (destination + produced).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - produced) }
-    filled.add(1, ordering: .relaxed)
-  }
-
-  /// Fills the page that holds `faultAddress` (called on the handler thread); returns the page to copy in.
-  private func resolve(_ faultAddress: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-    let block = (faultAddress - address) / pageSize
-    let page = address + block * pageSize
-    do {
-      try fill(block: block, into: scratch)
-    } catch {
-      scratch.initializeMemory(as: UInt8.self, repeating: 0, count: pageSize)
-      errors.withLock { $0.append(error) }
-    }
-    return page
   }
 }
 
@@ -147,67 +144,5 @@ extension CramfsImage {
   var backingFile: (path: String, imageOffset: Int)? {
     guard let path = storage.path, let base = storage.bytes.baseAddress, let start = view.bytes.baseAddress else { return nil }
     return (path, start - base)
-  }
-}
-
-/// The thread that answers `userfaultfd` page faults for one mapping, one image page at a time.
-final class FaultHandler: @unchecked Sendable {
-  private let fd: Int32
-  private let wake: (read: Int32, write: Int32)
-  /// Bytes copied in per fault: one image page (a multiple of the machine's page).
-  private let pageSize: Int
-  private var thread: pthread_t?
-  private var resolve: ((UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> UnsafeMutableRawPointer)?
-
-  /// Registers `[start, start + length)` (whole image pages); nil when the system refuses `userfaultfd`.
-  init?(start: UnsafeMutableRawPointer, length: Int, pageSize: Int) {
-    let fd = CCramfsShims_userfaultfd_open()
-    guard fd >= 0 else { return nil }
-    var pipeFds: [Int32] = [-1, -1]
-    guard CCramfsShims_userfaultfd_register(fd, start, length) == 0, CCramfsShims_pipe_cloexec(&pipeFds) == 0 else {
-      close(fd)
-      return nil
-    }
-    self.fd = fd
-    wake = (pipeFds[0], pipeFds[1])
-    self.pageSize = pageSize
-  }
-
-  /// Starts answering faults: `resolve(faultAddress, scratch)` writes the image page into `scratch` and
-  /// returns where that page belongs.
-  func start(_ resolve: @escaping (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> UnsafeMutableRawPointer) {
-    self.resolve = resolve
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(self).toOpaque()
-    let status = pthread_create(&thread, nil, { context in
-      let handler = Unmanaged<FaultHandler>.fromOpaque(context!).takeRetainedValue()
-      handler.loop()
-      return nil
-    }, context)
-    if status == 0 { self.thread = thread } else { Unmanaged<FaultHandler>.fromOpaque(context).release() }
-  }
-
-  private func loop() {
-    guard let resolve else { return }
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
-    defer { scratch.deallocate() }
-    while CCramfsShims_poll_two(fd, wake.read, -1) == 1 {
-      var faultAddress: UInt64 = 0
-      while CCramfsShims_userfaultfd_read_fault(fd, &faultAddress) == 1 {
-        guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(faultAddress)) else { continue }
-        let page = resolve(pointer, scratch)
-        _ = CCramfsShims_userfaultfd_copy(fd, page, scratch, pageSize)
-      }
-    }
-  }
-
-  /// Stops the thread and closes the descriptors.
-  func stop() {
-    var byte: UInt8 = 1
-    _ = write(wake.write, &byte, 1)
-    if let thread { pthread_join(thread, nil) }
-    close(fd)
-    close(wake.read)
-    close(wake.write)
   }
 }
