@@ -55,6 +55,18 @@ public enum BlockKind: String, Sendable, Hashable, CaseIterable {
   case directUncompressed
   /// A u16 length then a zlib stream, at a direct start.
   case directCompressed
+  /// A full page stored verbatim at a direct start as the last block of a file whose size is a multiple
+  /// of the page size. `mmap` maps it like any ``directUncompressed`` page, but the kernel's `read()` takes
+  /// the last block's length as `i_size % PAGE_SIZE`, which is 0, and returns zeros for it.
+  case directUncompressedFullLastPage
+
+  /// What the kernel's `read()` returns for the block: zeros for a hole, and for a full direct last page.
+  public var readsAsZeros: Bool { self == .hole || self == .directUncompressedFullLastPage }
+
+  /// Whether the block is stored verbatim (what `read()` aside, its bytes are the file's).
+  public var isStoredVerbatim: Bool {
+    self == .uncompressed || self == .directUncompressed || self == .directUncompressedFullLastPage
+  }
 }
 
 /// Where block `index` of a file is, computed exactly as the kernel's `cramfs_read_folio` does.
@@ -81,8 +93,9 @@ public struct BlockLocation: Hashable, Sendable {
   /// Mirrors the kernel: a non-direct block starts where the previous block ended (right after the
   /// table for block 0; `prev_start + blockSize` after a direct uncompressed block; after the length
   /// prefix and stream of a direct compressed block). A direct uncompressed block is `blockSize` long,
-  /// except the file's last, which is `fileSize % blockSize` (0, read as a hole, when the size is an exact
-  /// multiple). Lengths above the kernel's limits throw ``CramfsError/Code/corrupted``.
+  /// except the file's last, which is `fileSize % blockSize`; when the size is an exact multiple, that last
+  /// block is a full page the kernel's `read()` returns as zeros (``BlockKind/directUncompressedFullLastPage``).
+  /// Lengths above the kernel's limits throw ``CramfsError/Code/corrupted``.
   public static func locate(
     block index: Int, tableOffset: Int, fileSize: Int, blockSize: Int, in view: ByteView
   ) throws(CramfsError) -> BlockLocation {
@@ -94,9 +107,16 @@ public struct BlockLocation: Hashable, Sendable {
     if pointer.isDirect {
       var start = pointer.directStart
       if pointer.isUncompressed {
+        var kind = BlockKind.directUncompressed
         var length = blockSize
-        if index == blockCount - 1 { length = fileSize % blockSize }
-        location = BlockLocation(kind: length == 0 ? .hole : .directUncompressed, start: start, length: length, pointer: pointer)
+        if index == blockCount - 1 {
+          length = fileSize % blockSize
+          if length == 0 {
+            kind = .directUncompressedFullLastPage
+            length = blockSize
+          }
+        }
+        location = BlockLocation(kind: kind, start: start, length: length, pointer: pointer)
       } else {
         let length = Int(try view.uint16(at: start))
         start += 2
@@ -127,7 +147,7 @@ public struct BlockLocation: Hashable, Sendable {
       let kind: BlockKind = length == 0 ? .hole : (pointer.isUncompressed ? .uncompressed : .compressed)
       location = BlockLocation(kind: kind, start: start, length: length, pointer: pointer)
     }
-    let limit = location.kind == .uncompressed || location.kind == .directUncompressed ? blockSize : 2 * blockSize
+    let limit = location.kind.isStoredVerbatim ? blockSize : 2 * blockSize
     guard location.length <= limit else {
       throw CramfsError(
         .corrupted, "block \(index) has a bad stored length \(location.length) (limit \(limit))", offset: pointerOffset)

@@ -62,15 +62,33 @@ public struct DeviceNumber: Hashable, Sendable, CustomStringConvertible {
     minor = size & 0xFF
   }
 
+  /// Decodes a Linux (glibc) `dev_t`: `gnu_dev_major` and `gnu_dev_minor`.
+  public init(linuxDev dev: UInt64) {
+    major = UInt32(truncatingIfNeeded: ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF))
+    minor = UInt32(truncatingIfNeeded: (dev & 0xFF) | ((dev >> 12) & ~0xFF))
+  }
+
+  /// Decodes a 24-bit `size` field as builders write it (``inodeSize``): the inverse of that encoding,
+  /// 12-bit major and 12-bit minor, so that writing the result again stores the same 24 bits. The kernel
+  /// reads only 8:8 (``init(inodeSize:)``).
+  public init(storedSize size: UInt32) {
+    major = (size >> 8) & 0xFFF
+    minor = (size & 0xFF) | ((size >> 20) & 0xF) << 8
+  }
+
+  /// The Linux (glibc) `dev_t`: `makedev(major, minor)`.
+  public var linuxDev: UInt64 {
+    let major = UInt64(major)
+    let minor = UInt64(minor)
+    return ((major & 0xFFF) << 8) | (minor & 0xFF) | ((minor & ~0xFF) << 12) | ((major & ~0xFFF) << 32)
+  }
+
   /// Whether both numbers fit the 8:8 encoding.
   public var fitsInode: Bool { major <= 0xFF && minor <= 0xFF }
 
   /// The 24-bit `size` field a builder writes. Numbers that do not fit are truncated the way
   /// Linux's `st_rdev` encoding truncates them into 24 bits (as `mkfs.cramfs` does).
-  public var inodeSize: UInt32 {
-    let linuxRdev = (UInt64(minor) & 0xFF) | (UInt64(major & 0xFFF) << 8) | ((UInt64(minor) & ~0xFF) << 12)
-    return UInt32(truncatingIfNeeded: linuxRdev) & Inode.maxSize
-  }
+  public var inodeSize: UInt32 { UInt32(truncatingIfNeeded: linuxDev) & Inode.maxSize }
 
   public var description: String { "\(major), \(minor)" }
 }

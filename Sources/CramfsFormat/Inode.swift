@@ -17,6 +17,11 @@ public struct Inode: Hashable, Sendable {
   public static let maxUID = UInt32(UInt16.max)
   public static let maxGID = UInt32(UInt8.max)
 
+  /// The longest symlink target the kernel returns whole: it reads a link through one page and cuts it
+  /// to a page minus the terminating NUL (`nd_terminate_link(..., PAGE_SIZE - 1)`); an image's page is
+  /// its block size.
+  public static func maxSymlinkTargetLength(pageSize: Int) -> Int { pageSize - 1 }
+
   /// `mode`: file type and permission bits (16 bits).
   public var mode: UInt16
   /// `uid`: owner, 16 bits.

@@ -183,3 +183,35 @@ public struct ImageGeometry: Hashable, Sendable {
     throw CramfsError(.badMagic, "no cramfs magic at offset 0 or 512 (found 0x\(String(UInt32(littleEndian: first), radix: 16)) at 0)", offset: 0)
   }
 }
+
+extension Superblock {
+  /// The value `fsid.crc` must hold: CRC-32 (zlib's `crc32`) of the image from the superblock to `size`,
+  /// with the CRC field itself taken as zero, as `mkfs.cramfs` computes it and the checkers verify it.
+  ///
+  /// - Parameters:
+  ///   - bytes: the file or buffer holding the image; the superblock at `start`.
+  ///   - update: one CRC-32 step, `update(crc, bytes)` (the format target has no CRC code of its own).
+  /// - Returns: nil when `size` does not cover the superblock or reaches past `bytes`.
+  public func expectedCRC(
+    in bytes: UnsafeRawBufferPointer, superblockAt start: Int,
+    update: (UInt32, UnsafeRawBufferPointer) -> UInt32
+  ) -> UInt32? {
+    let end = Int(size)
+    guard start >= 0, end >= start + Self.encodedSize, end <= bytes.count else { return nil }
+    var crc = update(0, UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Self.crcOffset)]))
+    let zero: UInt32 = 0
+    crc = withUnsafeBytes(of: zero) { update(crc, $0) }
+    return update(crc, UnsafeRawBufferPointer(rebasing: bytes[(start + Self.crcOffset + 4)..<end]))
+  }
+}
+
+extension Superblock {
+  /// The bytes the image is made of: `full` cut to `size` when the superblock records one
+  /// (`FSID_VERSION_2` and a size that covers the superblock), or all of `full` for old images, whose
+  /// extent is measured from their data. A `size` past the end of `full` is not extended (the image is
+  /// truncated; readers of the missing part fail with an out-of-bounds error).
+  public func boundedView(of full: ByteView, superblockAt start: Int) -> ByteView {
+    guard flags.contains(.fsidVersion2), Int(size) >= start + Self.encodedSize else { return full }
+    return full.prefix(Int(size))
+  }
+}

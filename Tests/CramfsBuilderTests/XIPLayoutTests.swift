@@ -50,9 +50,7 @@ private func measuredXIPPadding(_ image: CramfsImage) throws -> Int {
     for location in try image.blockLocations(of: node) {
       let pointer = location.pointer
       let prefix = location.kind == .directCompressed ? 2 : 0
-      // A full direct last page is a hole to the kernel's read() but occupies its page.
-      let fullDirectPage = location.kind == .hole && pointer.isDirect && pointer.isUncompressed
-      let end = fullDirectPage ? location.start + image.blockSize : location.end
+      let end = location.end
       guard end > location.start else { continue }
       regions.append(
         Region(start: location.start - prefix, end: end, isDirect: pointer.isDirect, isTable: false)
@@ -132,9 +130,11 @@ struct XIPLayoutTests {
           #expect(file.directOffset.map { $0 % blockSize } == 0)
         }
         if exactMultiple && !guardOn {
-          // The kernel's read() defect: it sees the full direct last page as a hole (our reader, like
+          // The kernel's read() defect: it returns zeros for the full direct last page (our reader, like
           // mmap, returns the data).
-          #expect(try image.location(of: node, block: file.pages - 1).kind == .hole)
+          let last = try image.location(of: node, block: file.pages - 1)
+          #expect(last.kind == .directUncompressedFullLastPage && last.kind.readsAsZeros)
+          #expect(last.length == blockSize)
         }
       } else {
         #expect(file.mappingClass == MappingClass.none, "\(file.path)")

@@ -14,8 +14,6 @@
 ///     options.holes = true
 ///     let report = try ImageBuilder.build(from: "rootfs", to: "rootfs.cramfs", options: options)
 public struct BuildOptions: Sendable {
-  /// The block sizes the kernel uses as page sizes.
-  public static let supportedBlockSizes = [4096, 16384, 65536]
   /// The libdeflate level used when ``level`` is nil: the lowest level whose image was no larger than
   /// `mkfs.cramfs`'s (zlib level 6) on a 188 MB copy of part of `/usr/lib` (10,101 entries): level 6 gave
   /// 76,775,424 bytes against 76,939,264; level 5 gave 76,959,744, slightly larger.
@@ -88,10 +86,10 @@ public struct BuildOptions: Sendable {
   ///
   /// - Throws: ``CramfsError/Code/invalidArgument`` naming the bad option.
   public func validate() throws(CramfsError) {
-    guard Self.supportedBlockSizes.contains(blockSize) else {
+    guard BlockSizes.buildable.contains(blockSize) else {
       throw CramfsError(
         .invalidArgument,
-        "block size \(blockSize) is not supported (use \(Self.supportedBlockSizes.map(String.init).joined(separator: ", ")))"
+        "block size \(blockSize) is not supported (use \(BlockSizes.buildable.map(String.init).joined(separator: ", ")))"
       )
     }
     guard volumeName.count <= 16 else {

@@ -63,10 +63,10 @@ public struct SourceTree: Sendable {
   /// to a page minus one byte (`nd_terminate_link(..., PAGE_SIZE - 1)`), so a target of a whole block
   /// would lose its last byte.
   static func checkLinkTarget(length: Int, blockSize: Int, path: String) throws(CramfsError) {
-    guard length < blockSize else {
+    let limit = Inode.maxSymlinkTargetLength(pageSize: blockSize)
+    guard length <= limit else {
       throw CramfsError(
-        .limitExceeded,
-        "symlink target is \(length) bytes; the kernel keeps at most \(blockSize - 1) (a block minus one)",
+        .limitExceeded, "symlink target is \(length) bytes; the kernel keeps at most \(limit) (a block minus one)",
         path: path)
     }
   }
@@ -155,11 +155,7 @@ private struct Scanner {
         entry.linkTarget = target
         entry.dataSize = target.count
       case .characterDevice, .blockDevice:
-        let rdev = UInt64(info.st_rdev)
-        // glibc's `gnu_dev_major` / `gnu_dev_minor`.
-        let major = UInt32(truncatingIfNeeded: ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF))
-        let minor = UInt32(truncatingIfNeeded: (rdev & 0xFF) | ((rdev >> 12) & ~0xFF))
-        entry.device = DeviceNumber(major: major, minor: minor)
+        entry.device = DeviceNumber(linuxDev: UInt64(info.st_rdev))
       case .directory, .fifo, .socket:
         break
       }

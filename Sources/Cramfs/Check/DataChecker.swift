@@ -54,9 +54,10 @@ struct DataChecker {
     if isSymlink {
       if offset == 0 { sink.error("zero-offset", "symbolic link has zero offset", offset: entryOffset, path: path) }
       if size == 0 { sink.error("empty-symlink", "symbolic link has zero size", offset: entryOffset, path: path) }
-      if size >= blockSize {
+      let limit = Inode.maxSymlinkTargetLength(pageSize: blockSize)
+      if size > limit {
         sink.error(
-          "symlink-too-long", "symlink target is \(size) bytes: the kernel cuts targets to one page minus its NUL (\(blockSize - 1))",
+          "symlink-too-long", "symlink target is \(size) bytes: the kernel cuts targets to one page minus its NUL (\(limit))",
           offset: entryOffset, path: path)
       }
     } else {
@@ -152,23 +153,16 @@ struct DataChecker {
     }
     switch location.kind {
     case .hole:
-      if pointer.isDirect && pointer.isUncompressed {
-        sink.warning(
-          "direct-last-block-reads-as-zeros",
-          "last block is stored direct and uncompressed at full size: the kernel's read() returns zeros for it (mmap shows the data)",
-          offset: pointerOffset, path: path)
-        guard view.contains(offset: location.start, length: expected) else {
-          sink.error("block-out-of-range", "block \(index) (\(hex(location.start))-\(hex(location.start + expected))) runs past the end of the image (\(hex(view.count)))", offset: pointerOffset, path: path)
-          return false
-        }
-        addRegion(start: location.start, end: location.start + expected, path: path)
-        return true
-      }
       if !flags.contains(.holes) {
         sink.warning("hole-without-flag", "block \(index) is a hole but the superblock lacks the HOLES flag", offset: pointerOffset, path: path)
       }
       if pointer.isDirect { addRegion(start: regionStart, end: location.start, path: path) }
       return true
+    case .directUncompressedFullLastPage:
+      sink.warning(
+        "direct-last-block-reads-as-zeros",
+        "last block is stored direct and uncompressed at full size: the kernel's read() returns zeros for it (mmap shows the data)",
+        offset: pointerOffset, path: path)
     case .uncompressed, .directUncompressed, .compressed, .directCompressed:
       break
     }
@@ -180,7 +174,7 @@ struct DataChecker {
       return false
     }
     addRegion(start: regionStart, end: location.end, path: path)
-    if location.kind == .uncompressed || location.kind == .directUncompressed {
+    if location.kind.isStoredVerbatim {
       guard location.length == expected else {
         sink.error(
           "bad-block-length", "uncompressed block \(index) holds \(location.length) bytes, expected \(expected)",

@@ -33,13 +33,12 @@ enum SuperblockChecks {
         "unknown superblock flags \(hex(Int(flags.unknown.rawValue))) (the kernel refuses to mount: unsupported filesystem features)",
         offset: start + 8)
     }
-    var view = full
+    let view = superblock.boundedView(of: full, superblockAt: start)
     let size = Int(superblock.size)
     if flags.contains(.fsidVersion2) {
       if size < start + Superblock.encodedSize {
         sink.error("bad-size", "superblock size \(hex(size)) is too small", offset: start + 4)
       } else {
-        view = full.prefix(size)
         if size > bytes.count {
           sink.error(
             "truncated", "image is truncated: the superblock says \(hex(size)) bytes, the file has \(hex(bytes.count))",
@@ -90,12 +89,7 @@ enum SuperblockChecks {
   }
 
   private static func checkCRC(bytes: UnsafeRawBufferPointer, start: Int, superblock: Superblock, sink: inout DiagnosticSink) {
-    let end = Int(superblock.size)
-    guard end >= start + Superblock.encodedSize, end <= bytes.count else { return }
-    var crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Superblock.crcOffset)]))
-    let zero: UInt32 = 0
-    crc = withUnsafeBytes(of: zero) { crc32Checksum($0, continuing: crc) }
-    crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: bytes[(start + Superblock.crcOffset + 4)..<end]), continuing: crc)
+    guard let crc = superblock.expectedCRC(in: bytes, superblockAt: start, update: { crc32Checksum($1, continuing: $0) }) else { return }
     if crc != superblock.fsid.crc {
       sink.error(
         "crc-mismatch", "crc error: stored \(hex(Int(superblock.fsid.crc))), computed \(hex(Int(crc)))",

@@ -107,12 +107,8 @@ enum HostDirectory {
     return false
   }
 
-  /// The Linux device number for an 8-bit major and minor (`makedev`).
-  static func deviceNumber(_ device: DeviceNumber) -> dev_t {
-    let major = UInt64(device.major)
-    let minor = UInt64(device.minor)
-    return dev_t(((major & 0xFFF) << 8) | (minor & 0xFF) | ((minor & ~0xFF) << 12) | ((major & ~0xFFF) << 32))
-  }
+  /// The Linux device number for `device` (`makedev`).
+  static func deviceNumber(_ device: DeviceNumber) -> dev_t { dev_t(device.linuxDev) }
 
   /// Raises the soft limit on open files to the hard limit (directories stay open during extraction).
   static func raiseOpenFileLimit() {

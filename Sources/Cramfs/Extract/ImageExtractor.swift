@@ -230,7 +230,7 @@ struct Extraction {
         sink.error("nul-in-symlink", "refused: symlink target is empty or contains a NUL byte", offset: entry.offset, path: path)
         return nil
       }
-      guard target.count < min(image.blockSize, Int(PATH_MAX)) else {
+      guard target.count <= min(Inode.maxSymlinkTargetLength(pageSize: image.blockSize), Int(PATH_MAX) - 1) else {
         sink.error(
           "symlink-too-long", "refused: symlink target is \(target.count) bytes, longer than a page or PATH_MAX",
           offset: entry.offset, path: path)

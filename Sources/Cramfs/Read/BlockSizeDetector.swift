@@ -25,7 +25,7 @@ enum BlockSizeDetector {
     let pointerBudget = max(1 << 20, 4 * (view.count / 4096))
     var candidates: [BlockSizeDetection.Candidate] = []
     var sampled = false
-    for blockSize in CramfsImage.candidateBlockSizes {
+    for blockSize in BlockSizes.candidates {
       var check = LayoutCheck(view: view, inventory: inventory, blockSize: blockSize, pointerBudget: pointerBudget)
       check.run()
       sampled = sampled || check.budgetExhausted
@@ -189,14 +189,13 @@ struct LayoutCheck {
       switch location.kind {
       case .hole:
         guard location.pointer.isDirect else { continue }
-        // A direct compressed hole still has its length prefix; a direct uncompressed "hole" is a full
-        // last page that read() gets wrong but that is stored all the same.
-        stored = location.pointer.isUncompressed ? location.start..<(location.start + blockSize) : (location.start - 2)..<location.start
+        // A direct compressed hole still has its length prefix.
+        stored = (location.start - 2)..<location.start
       case .uncompressed:
         guard location.length == expected else {
           return "block \(block) is stored uncompressed in \(location.length) bytes where a \(blockSize)-byte block holds \(expected)"
         }
-      case .directUncompressed:
+      case .directUncompressed, .directUncompressedFullLastPage:
         break
       case .compressed, .directCompressed:
         guard Self.startsWithZlibHeader(view, at: location.start, length: location.length) else {

@@ -25,7 +25,7 @@ extension CramfsImage {
   ///
   /// Reads what the data really is: a direct uncompressed last block of a file whose size is a multiple
   /// of the block size is returned in full (mmap shows it so), although the kernel's `read()` returns zeros
-  /// for it (``BlockLocation`` reports that block as the kernel sees it).
+  /// for it (``BlockKind/directUncompressedFullLastPage``; ``BlockKind/readsAsZeros`` says what `read()` gives).
   ///
   /// - Throws: ``CramfsError/Code/compression`` if the block does not inflate to exactly its length.
   public func readBlock(_ node: Node, block index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
@@ -33,17 +33,11 @@ extension CramfsImage {
     let size = Int(node.inode.size)
     let expected = min(blockSize, size - index * blockSize)
     let location = try location(of: node, block: index)
-    let pointer = location.pointer
     switch location.kind {
     case .hole:
-      if pointer.isDirect && pointer.isUncompressed {
-        // The full last page of a direct uncompressed file (see the doc comment).
-        let source = try view.slice(location.start, expected, "a direct block")
-        buffer.copyMemory(from: source)
-      } else {
-        buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: expected)
-      }
-    case .uncompressed, .directUncompressed:
+      buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: expected)
+    case .uncompressed, .directUncompressed, .directUncompressedFullLastPage:
+      // A full direct last page is returned as stored (mmap shows it so; see the doc comment).
       guard location.length == expected else {
         throw CramfsError(.corrupted, "uncompressed block \(index) holds \(location.length) bytes, expected \(expected)", offset: location.start, path: node.nameString)
       }
@@ -134,14 +128,7 @@ extension CramfsImage {
   /// Nil when the image has no valid CRC (`FSID_VERSION_2` unset) or `size` runs past the data.
   public func checksum() -> (stored: UInt32, computed: UInt32)? {
     guard superblock.flags.contains(.fsidVersion2) else { return nil }
-    let start = geometry.superblockOffset
-    let end = Int(superblock.size)
-    guard end >= start + Superblock.encodedSize, end <= view.count else { return nil }
-    let bytes = view.bytes
-    var crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Superblock.crcOffset)]))
-    let zero: UInt32 = 0
-    crc = withUnsafeBytes(of: zero) { crc32Checksum($0, continuing: crc) }
-    crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: bytes[(start + Superblock.crcOffset + 4)..<end]), continuing: crc)
-    return (superblock.fsid.crc, crc)
+    let computed = superblock.expectedCRC(in: view.bytes, superblockAt: geometry.superblockOffset) { crc32Checksum($1, continuing: $0) }
+    return computed.map { (superblock.fsid.crc, $0) }
   }
 }

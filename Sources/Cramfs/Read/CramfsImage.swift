@@ -9,9 +9,6 @@
 /// Immutable and `Sendable`: many threads may read at once. Corrupt input throws ``CramfsError`` naming
 /// what is wrong and where; nothing reads outside the image.
 public final class CramfsImage: Sendable {
-  /// Block sizes a reader tries, in order, when detecting.
-  public static let candidateBlockSizes = [4096, 16384, 65536, 8192, 32768]
-
   public let storage: ImageStorage
   /// The image's bytes, bounded by the superblock's `size` (when valid) and the file's length.
   public let view: ByteView
@@ -59,17 +56,13 @@ public final class CramfsImage: Sendable {
     let superblock = try Superblock(decoding: full, at: geometry.superblockOffset)
     self.geometry = geometry
     self.superblock = superblock
-    if superblock.flags.contains(.fsidVersion2), Int(superblock.size) >= geometry.superblockOffset + Superblock.encodedSize {
-      view = full.prefix(Int(superblock.size))
-    } else {
-      view = full
-    }
+    view = superblock.boundedView(of: full, superblockAt: geometry.superblockOffset)
     guard superblock.root.fileType == .directory else {
       throw CramfsError(.corrupted, "root is not a directory (mode 0o\(String(superblock.root.mode, radix: 8)))", offset: geometry.superblockOffset + 64)
     }
     if let blockSize {
-      guard blockSize >= 512, blockSize <= 1 << 20, blockSize & (blockSize - 1) == 0 else {
-        throw CramfsError(.invalidArgument, "block size \(blockSize) is not a power of two between 512 and 1 MiB")
+      guard BlockSizes.isReadable(blockSize) else {
+        throw CramfsError(.invalidArgument, "block size \(blockSize) is not \(BlockSizes.readableDescription)")
       }
       blockSizeDetection = .given(blockSize)
     } else {

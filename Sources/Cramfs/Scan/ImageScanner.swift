@@ -154,10 +154,7 @@ public enum ImageScanner {
     guard node.hasData else { return 0 }
     if node.type == .directory { return node.inode.byteOffset + Int(node.inode.size) }
     var end = node.inode.byteOffset + 4 * node.blockCount(blockSize: image.blockSize)
-    for location in try image.blockLocations(of: node) {
-      let full = location.kind == .hole && location.pointer.isDirect && location.pointer.isUncompressed
-      end = max(end, full ? location.start + image.blockSize : location.end)
-    }
+    for location in try image.blockLocations(of: node) { end = max(end, location.end) }
     return end
   }
 }

@@ -71,8 +71,8 @@ public enum CramfsckCommand {
       return arguments[index]
     }
     func blockSize(_ text: String) throws(UsageError) -> Int {
-      guard let value = Int(text), value >= 512, value <= 1 << 20, value & (value - 1) == 0 else {
-        throw UsageError(message: "invalid blocksize argument: '\(text)' (a power of two from 512 to 1048576)")
+      guard let value = Int(text), BlockSizes.isReadable(value) else {
+        throw UsageError(message: "invalid blocksize argument: '\(text)' (\(BlockSizes.readableDescription))")
       }
       return value
     }

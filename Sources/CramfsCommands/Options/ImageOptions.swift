@@ -24,8 +24,8 @@ public struct ImageOptions: ParsableArguments {
   public init() {}
 
   public func validate() throws {
-    if let blockSize, blockSize < 512 || blockSize > 1 << 20 || blockSize & (blockSize - 1) != 0 {
-      throw ValidationError("--block-size \(blockSize) is not a power of two between 512 and 1048576")
+    if let blockSize, !BlockSizes.isReadable(blockSize) {
+      throw ValidationError("--block-size \(blockSize) is not \(BlockSizes.readableDescription)")
     }
     if offset < 0 { throw ValidationError("--offset must not be negative") }
   }

@@ -84,8 +84,7 @@ public struct CramfsImageInput: ImageInput {
       }
     case .characterDevice, .blockDevice:
       // The inverse of `DeviceNumber.inodeSize`, so the rebuilt inode stores the same 24 bits.
-      let size = node.inode.size
-      entry.device = DeviceNumber(major: (size >> 8) & 0xFFF, minor: (size & 0xFF) | ((size >> 20) & 0xF) << 8)
+      entry.device = DeviceNumber(storedSize: node.inode.size)
     case .directory, .fifo, .socket:
       break
     }

@@ -115,9 +115,7 @@ public enum TarExporter {
         header.linkTarget = try image.readlink(node)
       case .characterDevice, .blockDevice:
         // The inverse of the builder's encoding, so `cramfs make` of the archive stores the same 24 bits.
-        let size = node.inode.size
-        header.device = DeviceNumber(
-          major: (size >> 8) & 0xFFF, minor: (size & 0xFF) | ((size >> 20) & 0xF) << 8)
+        header.device = DeviceNumber(storedSize: node.inode.size)
       case .directory, .fifo, .socket:
         break
       }
