@@ -70,7 +70,7 @@ public enum FUSESession {
     defer { fuse_session_unmount(session) }
     // Detach only now, so that every error above reached the terminal.
     _ = fuse_daemonize(options.foreground ? 1 : 0)
-    let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads / 2)))
+    let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads)))
     if result < 0 {
       throw CramfsError(.io, "the FUSE session ended with an error: \(String(cString: strerror(-result)))")
     }
