@@ -28,11 +28,15 @@ final class FUSEContext: Sendable {
     if on { openFlags.bitwiseOr(bit, ordering: .relaxed) } else { openFlags.bitwiseAnd(~bit, ordering: .relaxed) }
   }
 
-  init(fileSystem: CramfsFileSystem, timeout: Double, maxRead: Int) {
+  /// Stores files ahead of a reader into the kernel's page cache.
+  let prefetcher: Prefetcher
+
+  init(fileSystem: CramfsFileSystem, timeout: Double, maxRead: Int, prefetchBytes: Int = 0) {
     self.fileSystem = fileSystem
     self.timeout = timeout
     self.maxRead = maxRead
     buffers = BufferPool(replyCapacity: maxRead, blockSize: fileSystem.image.blockSize)
+    prefetcher = Prefetcher(fileSystem: fileSystem, buffers: buffers, budgetBytes: prefetchBytes, maxFileBytes: maxRead)
   }
 
   /// The context a request belongs to (the session's user data).

@@ -68,6 +68,8 @@ extension Operations {
         position += 1
       }
       fuse_reply_buf(request, buffer, used)
+      // The kernel now holds inodes for these entries: the prefetcher may store into them.
+      if plus { context.prefetcher.listed(id, through: position - 2) }
     }
   }
 }

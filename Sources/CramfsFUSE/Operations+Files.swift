@@ -39,6 +39,8 @@ extension Operations {
         return replyError(request, error)
       }
     }
+    // A first read: queue the files after this one before serving it, so the two overlap.
+    if offset == 0 { context.prefetcher.reading(id, node) }
     context.buffers.withBuffer(replyCount: size) { reply, scratch in
       do {
         let count = try context.fileSystem.read(node, offset: Int(offset), count: size, into: reply, scratch: scratch)

@@ -1,0 +1,185 @@
+import CFuse
+import Cramfs
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Pushes small files that follow a file being read (in its directory, in image order) into the kernel's
+/// page cache with `fuse_lowlevel_notify_store`, from a thread of its own.
+///
+/// A program that reads a directory's files one after another (`cat *`, `tar`, `cp -r`) otherwise waits
+/// for one READ round trip per file, and the daemon idles while the reader works: a file is only
+/// requested once the previous one is done. Stored ahead, the next files are already cached (the kernel
+/// keeps cached pages: the image never changes), and decompressing them overlaps with the reader.
+///
+/// Pacing comes from misses: the first READ of a file (offset 0) queues the files after it, up to
+/// ``budgetBytes``. Files a READ already served are skipped. Only files the kernel got from READDIRPLUS
+/// are queued: it holds their inodes (a store to an inode it does not hold is refused).
+///
+/// The stores run on their own thread, never in a request handler: a store waits for pages a pending
+/// READ holds locked, and that READ must stay free to be answered.
+final class Prefetcher: @unchecked Sendable {
+  // @unchecked: `thread` is written by start() and read by stop(), both on the thread that runs the session.
+  private struct State {
+    var queue: [UInt64] = []
+    var head = 0
+    /// Files queued (or stored) once: not queued again.
+    var queued: Set<UInt64> = []
+    /// Files a READ served from offset 0: a store would only repeat it.
+    var served: Set<UInt64> = []
+    /// For each directory, how many of its entries (in listing order) the kernel got with READDIRPLUS,
+    /// and so holds inodes for.
+    var listed: [UInt64: Int] = [:]
+    var stopping = false
+  }
+
+  /// Bytes of files queued after the one a READ asks for.
+  let budgetBytes: Int
+  /// Larger files are left to the kernel's readahead.
+  let maxFileBytes: Int
+  /// Files queued after one READ at most (bounds the work a single read of a huge directory starts).
+  static let maxFilesPerTrigger = 256
+  /// Remembered file ids before the sets start over (bounds memory on huge images; costs only repeats).
+  static let maxRemembered = 1 << 20
+
+  private let fileSystem: CramfsFileSystem
+  private let buffers: BufferPool
+  private let state = Mutex(State())
+  private let wakeup: UnsafeMutablePointer<sem_t>
+  /// The `fuse_session *` while the thread runs, 0 otherwise.
+  private let session = Atomic<UInt>(0)
+  private var thread: pthread_t?
+
+  init(fileSystem: CramfsFileSystem, buffers: BufferPool, budgetBytes: Int, maxFileBytes: Int) {
+    self.fileSystem = fileSystem
+    self.buffers = buffers
+    self.budgetBytes = budgetBytes
+    self.maxFileBytes = maxFileBytes
+    wakeup = .allocate(capacity: 1)
+    sem_init(wakeup, 0, 0)
+  }
+
+  deinit {
+    sem_destroy(wakeup)
+    wakeup.deallocate()
+  }
+
+  /// Starts the storing thread for `session`; false if the thread cannot start (then nothing is prefetched).
+  func start(session pointer: OpaquePointer) -> Bool {
+    guard budgetBytes > 0 else { return false }
+    session.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer))), ordering: .releasing)
+    var handle = pthread_t()
+    let argument = Unmanaged.passRetained(self).toOpaque()
+    let result = pthread_create(&handle, nil, { argument in
+      let prefetcher = Unmanaged<Prefetcher>.fromOpaque(argument!).takeRetainedValue()
+      prefetcher.run()
+      return nil
+    }, argument)
+    guard result == 0 else {
+      Unmanaged<Prefetcher>.fromOpaque(argument).release()
+      session.store(0, ordering: .releasing)
+      return false
+    }
+    thread = handle
+    return true
+  }
+
+  /// Stops the thread and waits for it (call before the session is destroyed).
+  func stop() {
+    guard let thread else { return }
+    state.withLock { $0.stopping = true }
+    sem_post(wakeup)
+    pthread_join(thread, nil)
+    self.thread = nil
+    session.store(0, ordering: .releasing)
+  }
+
+  /// Called for every READDIRPLUS of directory `id`: the kernel now holds inodes for its first `count`
+  /// entries (listing order, without `.` and `..`).
+  func listed(_ id: UInt64, through count: Int) {
+    guard session.load(ordering: .relaxed) != 0 else { return }
+    state.withLock { state in
+      if state.listed.count >= Self.maxRemembered { state.listed = [:] }
+      state.listed[id] = max(state.listed[id] ?? 0, count)
+    }
+  }
+
+  /// Called for every READ at offset 0 of file `id`: queues the files after it (in a request handler; only
+  /// looks at cached listings and takes one lock).
+  func reading(_ id: UInt64, _ node: Node) {
+    guard session.load(ordering: .acquiring) != 0, let parent = fileSystem.parentID(of: id),
+      let listing = try? fileSystem.listing(of: parent), let position = listing.position(of: node)
+    else { return }
+    let added = state.withLock { state -> Int in
+      if state.served.count >= Self.maxRemembered || state.queued.count >= Self.maxRemembered {
+        state.served = []
+        state.queued = []
+      }
+      let upcoming = filesAfter(position, in: listing, before: state.listed[parent] ?? 0)
+      state.served.insert(id)
+      var added = 0
+      for candidate in upcoming where !state.served.contains(candidate) && state.queued.insert(candidate).inserted {
+        state.queue.append(candidate)
+        added += 1
+      }
+      return added
+    }
+    for _ in 0..<added { sem_post(wakeup) }
+  }
+
+  /// The ids of the regular files after `position` in `listing` and before `end`, up to the budget.
+  private func filesAfter(_ position: Int, in listing: DirectoryListing, before end: Int) -> [UInt64] {
+    var result: [UInt64] = []
+    var bytes = 0
+    guard position + 1 < min(end, listing.nodes.count) else { return result }
+    for sibling in listing.nodes[(position + 1)..<min(end, listing.nodes.count)] {
+      guard sibling.type == .regular else { continue }
+      let size = Int(sibling.inode.size)
+      guard size > 0, size <= maxFileBytes else { continue }
+      bytes += size
+      if bytes > budgetBytes || result.count == Self.maxFilesPerTrigger { break }
+      result.append(fileSystem.nodeID(of: sibling))
+    }
+    return result
+  }
+
+  /// The thread: takes queued files in order and stores each one whole.
+  private func run() {
+    while true {
+      sem_wait(wakeup)
+      let next = state.withLock { state -> UInt64?? in
+        if state.stopping { return .none }
+        guard state.head < state.queue.count else { return .some(nil) }
+        let id = state.queue[state.head]
+        state.head += 1
+        if state.head == state.queue.count {
+          state.queue.removeAll(keepingCapacity: true)
+          state.head = 0
+        }
+        return .some(state.served.contains(id) ? nil : id)
+      }
+      guard let next else { return }
+      if let id = next { store(id) }
+    }
+  }
+
+  /// Reads file `id` whole and hands it to the kernel's page cache. Errors are dropped: a READ of the
+  /// file reports them.
+  private func store(_ id: UInt64) {
+    let bits = session.load(ordering: .acquiring)
+    guard let session = OpaquePointer(bitPattern: bits), let node = try? fileSystem.node(for: id) else { return }
+    let size = Int(node.inode.size)
+    guard size > 0, size <= maxFileBytes else { return }
+    buffers.withBuffer(replyCount: size) { buffer, scratch in
+      guard let count = try? fileSystem.read(node, offset: 0, count: size, into: buffer, scratch: scratch), count == size else {
+        return
+      }
+      var vector = fuse_bufvec(
+        count: 1, idx: 0, off: 0,
+        buf: (fuse_buf(size: count, flags: fuse_buf_flags(rawValue: 0), mem: buffer, fd: -1, pos: 0)))
+      _ = fuse_lowlevel_notify_store(session, id, 0, &vector, fuse_buf_copy_flags(rawValue: 0))
+    }
+  }
+}
