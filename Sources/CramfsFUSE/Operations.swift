@@ -40,9 +40,13 @@ enum Operations {
   /// Asks the kernel to cache for long, to send large reads, and to skip messages the image does not need.
   private static func negotiate(_ connection: UnsafeMutablePointer<fuse_conn_info>, _ context: FUSEContext) {
     let capable = connection.pointee.capable
-    let wanted = UInt32(FUSE_CAP_CACHE_SYMLINKS) | UInt32(FUSE_CAP_READDIRPLUS) | UInt32(FUSE_CAP_READDIRPLUS_AUTO)
-      | UInt32(FUSE_CAP_ASYNC_READ) | UInt32(FUSE_CAP_PARALLEL_DIROPS)
+    let wanted = UInt32(FUSE_CAP_CACHE_SYMLINKS) | UInt32(FUSE_CAP_READDIRPLUS) | UInt32(FUSE_CAP_ASYNC_READ)
+      | UInt32(FUSE_CAP_PARALLEL_DIROPS)
     connection.pointee.want |= wanted & capable
+    // READDIRPLUS always, not the kernel's guess (plus for the first chunk only, unless asked again): an
+    // entry costs a few bytes more here, where a plain READDIR chunk costs a LOOKUP for each entry a
+    // stat or an open then needs.
+    connection.pointee.want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
     // Cached pages stay valid: nothing changes underneath.
     connection.pointee.want &= ~UInt32(FUSE_CAP_AUTO_INVAL_DATA)
     // libfuse turns splice reads on because write_buf exists (for EROFS); a read-only mount gets no writes,
