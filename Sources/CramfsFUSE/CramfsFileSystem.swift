@@ -59,6 +59,11 @@ public final class CramfsFileSystem: Sendable {
     return listing
   }
 
+  /// The entries of the directory `id` if ``listing(of:)`` has cached them (reads nothing from the image).
+  func cachedListing(of id: UInt64) -> DirectoryListing? {
+    listings.withLock { $0.listings[id] }
+  }
+
   /// The child of directory `parent` named `name`, or nil.
   public func lookup(parent: UInt64, name: UnsafeRawBufferPointer) throws(CramfsError) -> Node? {
     try listing(of: parent).find(name)

@@ -6,8 +6,8 @@ import Synchronization
   import Glibc
 #endif
 
-/// Pushes small files that follow a file being read (in its directory, in image order) into the kernel's
-/// page cache with `fuse_lowlevel_notify_store`, from a thread of its own.
+/// Pushes small files that follow a file being read (in a depth-first walk of the tree in listing order)
+/// into the kernel's page cache with `fuse_lowlevel_notify_store`, from a thread of its own.
 ///
 /// A program that reads a directory's files one after another (`cat *`, `tar`, `cp -r`) otherwise waits
 /// for one READ round trip per file, and the daemon idles while the reader works: a file is only
@@ -41,6 +41,8 @@ final class Prefetcher: @unchecked Sendable {
   let maxFileBytes: Int
   /// Files queued after one READ at most (bounds the work a single read of a huge directory starts).
   static let maxFilesPerTrigger = 256
+  /// Entries looked at after one READ at most (bounds the time a request handler spends walking).
+  static let maxStepsPerTrigger = 4096
   /// Remembered file ids before the sets start over (bounds memory on huge images; costs only repeats).
   static let maxRemembered = 1 << 20
 
@@ -110,14 +112,14 @@ final class Prefetcher: @unchecked Sendable {
   /// looks at cached listings and takes one lock).
   func reading(_ id: UInt64, _ node: Node) {
     guard session.load(ordering: .acquiring) != 0, let parent = fileSystem.parentID(of: id),
-      let listing = try? fileSystem.listing(of: parent), let position = listing.position(of: node)
+      let listing = fileSystem.cachedListing(of: parent), let position = listing.position(of: node)
     else { return }
     let added = state.withLock { state -> Int in
       if state.served.count >= Self.maxRemembered || state.queued.count >= Self.maxRemembered {
         state.served = []
         state.queued = []
       }
-      let upcoming = filesAfter(position, in: listing, before: state.listed[parent] ?? 0)
+      let upcoming = filesAfter(position, of: parent, in: listing, listed: state.listed)
       state.served.insert(id)
       var added = 0
       for candidate in upcoming where !state.served.contains(candidate) && state.queued.insert(candidate).inserted {
@@ -129,18 +131,46 @@ final class Prefetcher: @unchecked Sendable {
     for _ in 0..<added { sem_post(wakeup) }
   }
 
-  /// The ids of the regular files after `position` in `listing` and before `end`, up to the budget.
-  private func filesAfter(_ position: Int, in listing: DirectoryListing, before end: Int) -> [UInt64] {
+  /// The ids of the regular files that follow entry `position` of `directory` in a depth-first walk in
+  /// listing order (the order of find, tar and cp -r), up to the budget. The walk stops where the kernel
+  /// has not listed a directory (`listed`): the reader has not got there yet, and the inodes do not exist.
+  private func filesAfter(
+    _ position: Int, of directory: UInt64, in listing: DirectoryListing, listed: [UInt64: Int]
+  ) -> [UInt64] {
     var result: [UInt64] = []
     var bytes = 0
-    guard position + 1 < min(end, listing.nodes.count) else { return result }
-    for sibling in listing.nodes[(position + 1)..<min(end, listing.nodes.count)] {
-      guard sibling.type == .regular else { continue }
-      let size = Int(sibling.inode.size)
-      guard size > 0, size <= maxFileBytes else { continue }
-      bytes += size
-      if bytes > budgetBytes || result.count == Self.maxFilesPerTrigger { break }
-      result.append(fileSystem.nodeID(of: sibling))
+    // Where the walk is, and where to resume in the directories it entered below the start.
+    var current = (id: directory, listing: listing, next: position + 1)
+    var entered: [(id: UInt64, listing: DirectoryListing, next: Int)] = []
+    for _ in 0..<Self.maxStepsPerTrigger {
+      let known = min(listed[current.id] ?? 0, current.listing.nodes.count)
+      if current.next < known {
+        let node = current.listing.nodes[current.next]
+        current.next += 1
+        if node.type == .regular, node.inode.size > 0, node.inode.size <= maxFileBytes {
+          bytes += Int(node.inode.size)
+          if bytes > budgetBytes || result.count == Self.maxFilesPerTrigger { break }
+          result.append(fileSystem.nodeID(of: node))
+        } else if node.type == .directory {
+          let id = fileSystem.nodeID(of: node)
+          guard listed[id] != nil, let inner = fileSystem.cachedListing(of: id) else { break }
+          entered.append(current)
+          current = (id, inner, 0)
+        }
+        continue
+      }
+      // Stopped short of the end: the kernel has not listed the rest.
+      if current.next < current.listing.nodes.count { break }
+      if let outer = entered.popLast() {
+        current = outer
+        continue
+      }
+      // The start directory is done: on to its parent, after it.
+      guard current.id != CramfsFileSystem.rootID, let parent = fileSystem.parentID(of: current.id),
+        let parentListing = fileSystem.cachedListing(of: parent), let node = try? fileSystem.node(for: current.id),
+        let index = parentListing.position(of: node)
+      else { break }
+      current = (parent, parentListing, index + 1)
     }
     return result
   }
