@@ -75,7 +75,7 @@ public enum FUSESession {
     // Detach only now, so that every error above reached the terminal.
     _ = fuse_daemonize(options.foreground ? 1 : 0)
     // After fuse_daemonize, which forks: threads do not survive a fork.
-    _ = context.prefetcher.start(session: session)
+    _ = context.prefetcher.start(session: session, threads: Prefetcher.defaultThreads)
     defer { context.prefetcher.stop() }
     let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads)))
     if result < 0 {

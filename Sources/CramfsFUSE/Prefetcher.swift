@@ -7,7 +7,7 @@ import Synchronization
 #endif
 
 /// Pushes small files that follow a file being read (in a depth-first walk of the tree in listing order)
-/// into the kernel's page cache with `fuse_lowlevel_notify_store`, from a thread of its own.
+/// into the kernel's page cache with `fuse_lowlevel_notify_store`, from threads of their own.
 ///
 /// A program that reads a directory's files one after another (`cat *`, `tar`, `cp -r`) otherwise waits
 /// for one READ round trip per file, and the daemon idles while the reader works: a file is only
@@ -18,10 +18,11 @@ import Synchronization
 /// ``budgetBytes``. Files a READ already served are skipped. Only files the kernel got from READDIRPLUS
 /// are queued: it holds their inodes (a store to an inode it does not hold is refused).
 ///
-/// The stores run on their own thread, never in a request handler: a store waits for pages a pending
-/// READ holds locked, and that READ must stay free to be answered.
+/// The stores run on their own threads, never in a request handler: a store waits for pages a pending
+/// READ holds locked, and that READ must stay free to be answered. Two threads by default: decompression
+/// is the work, and one thread alone falls behind a reader (which then waits for READs again).
 final class Prefetcher: @unchecked Sendable {
-  // @unchecked: `thread` is written by start() and read by stop(), both on the thread that runs the session.
+  // @unchecked: `threads` is written by start() and stop(), both on the thread that runs the session.
   private struct State {
     var queue: [UInt64] = []
     var head = 0
@@ -41,6 +42,8 @@ final class Prefetcher: @unchecked Sendable {
   let maxFileBytes: Int
   /// Files queued after one READ at most (bounds the work a single read of a huge directory starts).
   static let maxFilesPerTrigger = 256
+  /// Storing threads: two, or one on a single processor.
+  static var defaultThreads: Int { min(2, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
   /// Entries looked at after one READ at most (bounds the time a request handler spends walking).
   static let maxStepsPerTrigger = 4096
   /// Remembered file ids before the sets start over (bounds memory on huge images; costs only repeats).
@@ -50,9 +53,9 @@ final class Prefetcher: @unchecked Sendable {
   private let buffers: BufferPool
   private let state = Mutex(State())
   private let wakeup: UnsafeMutablePointer<sem_t>
-  /// The `fuse_session *` while the thread runs, 0 otherwise.
+  /// The `fuse_session *` while the threads run, 0 otherwise.
   private let session = Atomic<UInt>(0)
-  private var thread: pthread_t?
+  private var threads: [pthread_t] = []
 
   init(fileSystem: CramfsFileSystem, buffers: BufferPool, budgetBytes: Int, maxFileBytes: Int) {
     self.fileSystem = fileSystem
@@ -68,33 +71,35 @@ final class Prefetcher: @unchecked Sendable {
     wakeup.deallocate()
   }
 
-  /// Starts the storing thread for `session`; false if the thread cannot start (then nothing is prefetched).
-  func start(session pointer: OpaquePointer) -> Bool {
+  /// Starts `count` storing threads for `session`; false if none can start (then nothing is prefetched).
+  func start(session pointer: OpaquePointer, threads count: Int) -> Bool {
     guard budgetBytes > 0 else { return false }
     session.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer))), ordering: .releasing)
-    var handle = pthread_t()
-    let argument = Unmanaged.passRetained(self).toOpaque()
-    let result = pthread_create(&handle, nil, { argument in
-      let prefetcher = Unmanaged<Prefetcher>.fromOpaque(argument!).takeRetainedValue()
-      prefetcher.run()
-      return nil
-    }, argument)
-    guard result == 0 else {
-      Unmanaged<Prefetcher>.fromOpaque(argument).release()
-      session.store(0, ordering: .releasing)
-      return false
+    for _ in 0..<max(1, count) {
+      var handle = pthread_t()
+      let argument = Unmanaged.passRetained(self).toOpaque()
+      let result = pthread_create(&handle, nil, { argument in
+        let prefetcher = Unmanaged<Prefetcher>.fromOpaque(argument!).takeRetainedValue()
+        prefetcher.run()
+        return nil
+      }, argument)
+      guard result == 0 else {
+        Unmanaged<Prefetcher>.fromOpaque(argument).release()
+        break
+      }
+      threads.append(handle)
     }
-    thread = handle
-    return true
+    if threads.isEmpty { session.store(0, ordering: .releasing) }
+    return !threads.isEmpty
   }
 
-  /// Stops the thread and waits for it (call before the session is destroyed).
+  /// Stops the threads and waits for them (call before the session is destroyed).
   func stop() {
-    guard let thread else { return }
+    guard !threads.isEmpty else { return }
     state.withLock { $0.stopping = true }
-    sem_post(wakeup)
-    pthread_join(thread, nil)
-    self.thread = nil
+    for _ in threads { sem_post(wakeup) }
+    for thread in threads { pthread_join(thread, nil) }
+    threads = []
     session.store(0, ordering: .releasing)
   }
 
@@ -175,7 +180,7 @@ final class Prefetcher: @unchecked Sendable {
     return result
   }
 
-  /// The thread: takes queued files in order and stores each one whole.
+  /// A storing thread: takes queued files in order and stores each one whole.
   private func run() {
     while true {
       sem_wait(wakeup)
@@ -213,3 +218,4 @@ final class Prefetcher: @unchecked Sendable {
     }
   }
 }
+
