@@ -56,6 +56,8 @@ final class Prefetcher: @unchecked Sendable {
   /// The `fuse_session *` while the threads run, 0 otherwise.
   private let session = Atomic<UInt>(0)
   private var threads: [pthread_t] = []
+  /// `threads.count`, for request handlers.
+  private let threadCount = Atomic<Int>(0)
 
   init(fileSystem: CramfsFileSystem, buffers: BufferPool, budgetBytes: Int, maxFileBytes: Int) {
     self.fileSystem = fileSystem
@@ -89,6 +91,7 @@ final class Prefetcher: @unchecked Sendable {
       }
       threads.append(handle)
     }
+    threadCount.store(threads.count, ordering: .relaxed)
     if threads.isEmpty { session.store(0, ordering: .releasing) }
     return !threads.isEmpty
   }
@@ -100,6 +103,7 @@ final class Prefetcher: @unchecked Sendable {
     for _ in threads { sem_post(wakeup) }
     for thread in threads { pthread_join(thread, nil) }
     threads = []
+    threadCount.store(0, ordering: .relaxed)
     session.store(0, ordering: .releasing)
   }
 
@@ -124,8 +128,10 @@ final class Prefetcher: @unchecked Sendable {
         state.served = []
         state.queued = []
       }
-      let upcoming = filesAfter(position, of: parent, in: listing, listed: state.listed)
       state.served.insert(id)
+      // Queued but not stored yet: the reader overtook the stores, and the files after it are queued.
+      if state.queued.contains(id) { return 0 }
+      let upcoming = filesAfter(position, of: parent, in: listing, listed: state.listed)
       var added = 0
       for candidate in upcoming where !state.served.contains(candidate) && state.queued.insert(candidate).inserted {
         state.queue.append(candidate)
@@ -133,7 +139,8 @@ final class Prefetcher: @unchecked Sendable {
       }
       return added
     }
-    for _ in 0..<added { sem_post(wakeup) }
+    // Each woken thread drains the queue: more wakeups than threads would find nothing to do.
+    for _ in 0..<min(added, threadCount.load(ordering: .relaxed)) { sem_post(wakeup) }
   }
 
   /// The ids of the regular files that follow entry `position` of `directory` in a depth-first walk in
@@ -184,19 +191,36 @@ final class Prefetcher: @unchecked Sendable {
   private func run() {
     while true {
       sem_wait(wakeup)
-      let next = state.withLock { state -> UInt64?? in
-        if state.stopping { return .none }
-        guard state.head < state.queue.count else { return .some(nil) }
+      // One wakeup per trigger, not per file: drain the queue, then wait again.
+      draining: while true {
+        switch take() {
+        case .stop: return
+        case .idle: break draining
+        case .file(let id): store(id)
+        }
+      }
+    }
+  }
+
+  private enum Next {
+    case stop, idle
+    case file(UInt64)
+  }
+
+  /// The next queued file no READ has served yet.
+  private func take() -> Next {
+    state.withLock { state in
+      while !state.stopping {
+        guard state.head < state.queue.count else { return .idle }
         let id = state.queue[state.head]
         state.head += 1
         if state.head == state.queue.count {
           state.queue.removeAll(keepingCapacity: true)
           state.head = 0
         }
-        return .some(state.served.contains(id) ? nil : id)
+        if !state.served.contains(id) { return .file(id) }
       }
-      guard let next else { return }
-      if let id = next { store(id) }
+      return .stop
     }
   }
 
