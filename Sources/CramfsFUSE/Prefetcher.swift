@@ -14,9 +14,11 @@ import Synchronization
 /// requested once the previous one is done. Stored ahead, the next files are already cached (the kernel
 /// keeps cached pages: the image never changes), and decompressing them overlaps with the reader.
 ///
-/// Pacing comes from misses: the first READ of a file (offset 0) queues the files after it, up to
-/// ``budgetBytes``. Files a READ already served are skipped. Only files the kernel got from READDIRPLUS
-/// are queued: it holds their inodes (a store to an inode it does not hold is refused).
+/// Pacing comes from misses: the first READ of a file (offset 0) queues the files after it, in a window
+/// that starts at 256 KiB and doubles up to ``budgetBytes`` while the reader follows (as the kernel's
+/// readahead does within a file), so that a program reading one file here and there costs little. Files
+/// a READ already served are skipped. Only files the kernel got from READDIRPLUS are queued: it holds
+/// their inodes (a store to an inode it does not hold is refused).
 ///
 /// The stores run on their own threads, never in a request handler: a store waits for pages a pending
 /// READ holds locked, and that READ must stay free to be answered. Two threads by default: decompression
@@ -33,11 +35,18 @@ final class Prefetcher: @unchecked Sendable {
     /// For each directory, how many of its entries (in listing order) the kernel got with READDIRPLUS,
     /// and so holds inodes for.
     var listed: [UInt64: Int] = [:]
+    /// Bytes the next walk may queue: grows while the reader follows the walk, starts over when it jumps.
+    var window = 0
+    /// Files the last walk passed without queuing (too large, or past its window): a first READ of one
+    /// of them means the reader goes through in walk order.
+    var expected: Set<UInt64> = []
     var stopping = false
   }
 
-  /// Bytes of files queued after the one a READ asks for.
+  /// Bytes of files queued after the one a READ asks for, at most (the window grows to this).
   let budgetBytes: Int
+  /// The first window: a single first read of some file (a program start, a lookup) costs little.
+  static let initialWindow = 256 << 10
   /// Larger files are left to the kernel's readahead.
   let maxFileBytes: Int
   /// Files queued after one READ at most (bounds the work a single read of a huge directory starts).
@@ -131,7 +140,11 @@ final class Prefetcher: @unchecked Sendable {
       state.served.insert(id)
       // Queued but not stored yet: the reader overtook the stores, and the files after it are queued.
       if state.queued.contains(id) { return 0 }
-      let upcoming = filesAfter(position, of: parent, in: listing, listed: state.listed)
+      // Like the kernel's readahead: double the window while reads follow the walk, else start small.
+      let initial = min(Self.initialWindow, budgetBytes)
+      state.window = state.expected.contains(id) ? min(max(state.window, initial) * 2, budgetBytes) : initial
+      let (upcoming, passed) = filesAfter(position, of: parent, in: listing, listed: state.listed, budget: state.window)
+      state.expected = passed
       var added = 0
       for candidate in upcoming where !state.served.contains(candidate) && state.queued.insert(candidate).inserted {
         state.queue.append(candidate)
@@ -144,12 +157,15 @@ final class Prefetcher: @unchecked Sendable {
   }
 
   /// The ids of the regular files that follow entry `position` of `directory` in a depth-first walk in
-  /// listing order (the order of find, tar and cp -r), up to the budget. The walk stops where the kernel
-  /// has not listed a directory (`listed`): the reader has not got there yet, and the inodes do not exist.
+  /// listing order (the order of find, tar and cp -r), up to `budget` bytes, and those of the files it
+  /// passed without taking (too large for a store, or the first one past the budget). The walk stops where
+  /// the kernel has not listed a directory (`listed`): the reader has not got there yet, and the inodes
+  /// do not exist.
   private func filesAfter(
-    _ position: Int, of directory: UInt64, in listing: DirectoryListing, listed: [UInt64: Int]
-  ) -> [UInt64] {
+    _ position: Int, of directory: UInt64, in listing: DirectoryListing, listed: [UInt64: Int], budget: Int
+  ) -> (files: [UInt64], passed: Set<UInt64>) {
     var result: [UInt64] = []
+    var passed: Set<UInt64> = []
     var bytes = 0
     // Where the walk is, and where to resume in the directories it entered below the start.
     var current = (id: directory, listing: listing, next: position + 1)
@@ -159,9 +175,14 @@ final class Prefetcher: @unchecked Sendable {
       if current.next < known {
         let node = current.listing.nodes[current.next]
         current.next += 1
-        if node.type == .regular, node.inode.size > 0, node.inode.size <= maxFileBytes {
+        if node.type == .regular, node.inode.size > maxFileBytes {
+          passed.insert(fileSystem.nodeID(of: node))
+        } else if node.type == .regular, node.inode.size > 0 {
           bytes += Int(node.inode.size)
-          if bytes > budgetBytes || result.count == Self.maxFilesPerTrigger { break }
+          if bytes > budget || result.count == Self.maxFilesPerTrigger {
+            passed.insert(fileSystem.nodeID(of: node))
+            break
+          }
           result.append(fileSystem.nodeID(of: node))
         } else if node.type == .directory {
           let id = fileSystem.nodeID(of: node)
@@ -184,7 +205,7 @@ final class Prefetcher: @unchecked Sendable {
       else { break }
       current = (parent, parentListing, index + 1)
     }
-    return result
+    return (result, passed)
   }
 
   /// A storing thread: takes queued files in order and stores each one whole.
