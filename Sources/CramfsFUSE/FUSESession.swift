@@ -64,6 +64,7 @@ public enum FUSESession {
     }
     defer { fuse_session_destroy(session) }
     CFuse_resetTerminationSignals()
+    ShutdownWatcher.installHandlers()
     guard fuse_set_signal_handlers(session) == 0 else {
       throw CramfsError(.io, "cannot install signal handlers")
     }
@@ -76,7 +77,12 @@ public enum FUSESession {
     _ = fuse_daemonize(options.foreground ? 1 : 0)
     // After fuse_daemonize, which forks: threads do not survive a fork.
     _ = context.prefetcher.start(session: session, threads: Prefetcher.defaultThreads)
-    defer { context.prefetcher.stop() }
+    let watcher = ShutdownWatcher(session: session, prefetcher: context.prefetcher)
+    watcher.start()
+    defer {
+      watcher.finish()
+      context.prefetcher.stop(answeringRequests: true)
+    }
     let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads)))
     if result < 0 {
       throw CramfsError(.io, "the FUSE session ended with an error: \(String(cString: strerror(-result)))")

@@ -24,7 +24,8 @@ import Synchronization
 /// READ holds locked, and that READ must stay free to be answered. Two threads by default: decompression
 /// is the work, and one thread alone falls behind a reader (which then waits for READs again).
 final class Prefetcher: @unchecked Sendable {
-  // @unchecked: `threads` is written by start() and stop(), both on the thread that runs the session.
+  // @unchecked: `threads` is written by start() and stop(), one call at a time (the session's thread, or
+  // the ShutdownWatcher's, which that thread joins before it calls stop()).
   private struct State {
     var queue: [UInt64] = []
     var head = 0
@@ -67,6 +68,8 @@ final class Prefetcher: @unchecked Sendable {
   private var threads: [pthread_t] = []
   /// `threads.count`, for request handlers.
   private let threadCount = Atomic<Int>(0)
+  /// Storing threads that have not returned yet.
+  private let running = Atomic<Int>(0)
 
   init(fileSystem: CramfsFileSystem, buffers: BufferPool, budgetBytes: Int, maxFileBytes: Int) {
     self.fileSystem = fileSystem
@@ -89,12 +92,15 @@ final class Prefetcher: @unchecked Sendable {
     for _ in 0..<max(1, count) {
       var handle = pthread_t()
       let argument = Unmanaged.passRetained(self).toOpaque()
+      running.add(1, ordering: .relaxed)
       let result = pthread_create(&handle, nil, { argument in
         let prefetcher = Unmanaged<Prefetcher>.fromOpaque(argument!).takeRetainedValue()
         prefetcher.run()
+        prefetcher.running.subtract(1, ordering: .releasing)
         return nil
       }, argument)
       guard result == 0 else {
+        running.subtract(1, ordering: .relaxed)
         Unmanaged<Prefetcher>.fromOpaque(argument).release()
         break
       }
@@ -105,15 +111,40 @@ final class Prefetcher: @unchecked Sendable {
     return !threads.isEmpty
   }
 
-  /// Stops the threads and waits for them (call before the session is destroyed).
-  func stop() {
-    guard !threads.isEmpty else { return }
+  /// Stops the threads and waits for them (before the session is destroyed; a second call does nothing).
+  ///
+  /// A store can be waiting for pages that a pending READ holds locked. While the session loop runs, its
+  /// workers answer that READ; after it ended (`answeringRequests`), requests are answered here until the
+  /// threads are done. (A READ the loop read and dropped as it ended is lost; ``ShutdownWatcher`` stops
+  /// the prefetcher before the loop for that reason.)
+  func stop(answeringRequests: Bool) {
+    guard !threads.isEmpty, let session = OpaquePointer(bitPattern: session.load(ordering: .acquiring)) else { return }
     state.withLock { $0.stopping = true }
     for _ in threads { sem_post(wakeup) }
+    if answeringRequests, running.load(ordering: .acquiring) > 0 { serve(session) }
     for thread in threads { pthread_join(thread, nil) }
     threads = []
     threadCount.store(0, ordering: .relaxed)
-    session.store(0, ordering: .releasing)
+    self.session.store(0, ordering: .releasing)
+  }
+
+  /// Answers requests of `session` until no storing thread runs.
+  private func serve(_ session: OpaquePointer) {
+    // The loop ended with the session marked as exited, and libfuse drops requests it reads then.
+    fuse_session_reset(session)
+    var buffer = fuse_buf()
+    defer { free(buffer.mem) }
+    var descriptor = pollfd(fd: fuse_session_fd(session), events: Int16(POLLIN), revents: 0)
+    while running.load(ordering: .acquiring) > 0 {
+      guard poll(&descriptor, 1, 10) > 0 else { continue }
+      // Unmounted (POLLERR): the kernel ended the READs, so the stores fail soon; just wait for them.
+      guard descriptor.revents & Int16(POLLIN) != 0, fuse_session_receive_buf(session, &buffer) > 0 else {
+        usleep(1000)
+        continue
+      }
+      fuse_session_process_buf(session, &buffer)
+    }
+    fuse_session_exit(session)
   }
 
   /// Called for every READDIRPLUS of directory `id`: the kernel now holds inodes for its first `count`
