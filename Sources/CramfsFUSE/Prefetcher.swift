@@ -287,6 +287,9 @@ final class Prefetcher: @unchecked Sendable {
       guard let count = try? fileSystem.read(node, offset: 0, count: size, into: buffer, scratch: scratch), count == size else {
         return
       }
+      // A READ that started meanwhile holds the pages locked, and the store would wait for its reply:
+      // skip the store (it would only repeat the READ), and keep such waits rare.
+      guard !state.withLock({ $0.served.contains(id) }) else { return }
       var vector = fuse_bufvec(
         count: 1, idx: 0, off: 0,
         buf: (fuse_buf(size: count, flags: fuse_buf_flags(rawValue: 0), mem: buffer, fd: -1, pos: 0)))
