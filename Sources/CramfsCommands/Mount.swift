@@ -39,6 +39,13 @@ extension CramfsCommand {
     @Option(name: .customLong("cache"), help: ArgumentHelp("Memory for decompressed blocks.", valueName: "bytes"), transform: parseByteCount)
     public var cacheBytes = 32 << 20
 
+    @Option(
+      name: .customLong("prefetch"),
+      help: ArgumentHelp(
+        "Small files after one being read that are decompressed ahead into the page cache, in bytes (0: off).",
+        valueName: "bytes"), transform: parseByteCount)
+    public var prefetchBytes = 4 << 20
+
     @Flag(name: [.customShort("d"), .customLong("debug")], help: "Print every FUSE request (implies -f).")
     public var debug = false
 
@@ -47,6 +54,7 @@ extension CramfsCommand {
     public func validate() throws {
       if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
       if cacheBytes < 0 || cacheBytes > 1 << 40 { throw ValidationError("--cache must be between 0 and 1T") }
+      if prefetchBytes < 0 || prefetchBytes > 1 << 30 { throw ValidationError("--prefetch must be between 0 and 1G") }
     }
 
     public func run() throws {
@@ -59,6 +67,7 @@ extension CramfsCommand {
         options.fuseOptions = fuseOptions
         options.threads = threads
         options.cacheBytes = cacheBytes
+        options.prefetchBytes = prefetchBytes
         try FUSESession.run(image: opened, source: image, mountPoint: mountPoint, options: options)
       #else
         throw CramfsError(.unsupportedFeature, "cramfs mount needs Linux and libfuse 3")

@@ -35,7 +35,7 @@ extension CramfsFileSystem {
         if !cache.copy(key, range: within..<(within + take), to: target) {
           let output = whole ? UnsafeMutableRawBufferPointer(start: target, count: blockSize) : scratch
           do {
-            _ = try image.readBlock(node, block: index, into: output)
+            _ = try image.readBlock(node, block: index, at: location, into: output)
           } catch {
             throw error.atFileOffset(index * blockSize)
           }
@@ -48,7 +48,7 @@ extension CramfsFileSystem {
         // Stored verbatim or a hole: a copy from the mapped image or zeros, not worth caching.
         let output = whole ? UnsafeMutableRawBufferPointer(start: target, count: blockSize) : scratch
         do {
-          _ = try image.readBlock(node, block: index, into: output)
+          _ = try image.readBlock(node, block: index, at: location, into: output)
         } catch {
           throw error.atFileOffset(index * blockSize)
         }

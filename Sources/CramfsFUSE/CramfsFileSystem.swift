@@ -59,6 +59,11 @@ public final class CramfsFileSystem: Sendable {
     return listing
   }
 
+  /// The entries of the directory `id` if ``listing(of:)`` has cached them (reads nothing from the image).
+  func cachedListing(of id: UInt64) -> DirectoryListing? {
+    listings.withLock { $0.listings[id] }
+  }
+
   /// The child of directory `parent` named `name`, or nil.
   public func lookup(parent: UInt64, name: UnsafeRawBufferPointer) throws(CramfsError) -> Node? {
     try listing(of: parent).find(name)
@@ -107,13 +112,26 @@ public final class DirectoryListing: Sendable {
 
   /// The entry named `name`, or nil.
   public func find(_ name: UnsafeRawBufferPointer) -> Node? {
-    guard isSorted else { return nodes.first { $0.name.elementsEqual(name) } }
+    index(of: name).map { nodes[$0] }
+  }
+
+  /// Where `node` sits in ``nodes``, or nil if it is not an entry of this directory.
+  func position(of node: Node) -> Int? {
+    guard let index = node.name.withUnsafeBytes({ index(of: $0) }), nodes[index].entryOffset == node.entryOffset else {
+      return nodes.firstIndex { $0.entryOffset == node.entryOffset }
+    }
+    return index
+  }
+
+  /// The index of an entry named `name`, or nil.
+  private func index(of name: UnsafeRawBufferPointer) -> Int? {
+    guard isSorted else { return nodes.firstIndex { $0.name.elementsEqual(name) } }
     var low = 0
     var high = nodes.count
     while low < high {
       let middle = (low + high) / 2
       let candidate = nodes[middle].name
-      if candidate.elementsEqual(name) { return nodes[middle] }
+      if candidate.elementsEqual(name) { return middle }
       if candidate.lexicographicallyPrecedes(name) { low = middle + 1 } else { high = middle }
     }
     return nil

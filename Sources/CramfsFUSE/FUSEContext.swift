@@ -1,5 +1,6 @@
 import CFuse
 import Cramfs
+import Synchronization
 
 /// What every request handler needs: the file system, reply buffers and cache timeouts.
 final class FUSEContext: Sendable {
@@ -9,12 +10,33 @@ final class FUSEContext: Sendable {
   let timeout: Double
   /// The largest read the kernel is told it may send.
   let maxRead: Int
+  private let openFlags = Atomic<UInt8>(0)
 
-  init(fileSystem: CramfsFileSystem, timeout: Double, maxRead: Int) {
+  /// Whether open answers ENOSYS, so the kernel opens files without asking (set at FUSE init).
+  var skipsFileOpens: Bool {
+    get { openFlags.load(ordering: .relaxed) & 1 != 0 }
+    set { set(bit: 1, newValue) }
+  }
+
+  /// Whether opendir answers ENOSYS, so the kernel opens directories without asking (set at FUSE init).
+  var skipsDirectoryOpens: Bool {
+    get { openFlags.load(ordering: .relaxed) & 2 != 0 }
+    set { set(bit: 2, newValue) }
+  }
+
+  private func set(bit: UInt8, _ on: Bool) {
+    if on { openFlags.bitwiseOr(bit, ordering: .relaxed) } else { openFlags.bitwiseAnd(~bit, ordering: .relaxed) }
+  }
+
+  /// Stores files ahead of a reader into the kernel's page cache.
+  let prefetcher: Prefetcher
+
+  init(fileSystem: CramfsFileSystem, timeout: Double, maxRead: Int, prefetchBytes: Int = 0) {
     self.fileSystem = fileSystem
     self.timeout = timeout
     self.maxRead = maxRead
     buffers = BufferPool(replyCapacity: maxRead, blockSize: fileSystem.image.blockSize)
+    prefetcher = Prefetcher(fileSystem: fileSystem, buffers: buffers, budgetBytes: prefetchBytes, maxFileBytes: maxRead)
   }
 
   /// The context a request belongs to (the session's user data).

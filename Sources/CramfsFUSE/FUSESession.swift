@@ -17,6 +17,9 @@ public struct MountOptions: Sendable {
   public var cacheBytes = 32 << 20
   /// Print every request (libfuse's `-d`).
   public var debug = false
+  /// Bytes of small files after one being read that are stored ahead into the kernel's page cache
+  /// (0: none). See ``Prefetcher``.
+  public var prefetchBytes = 4 << 20
 
   public init() {}
 }
@@ -43,7 +46,8 @@ public enum FUSESession {
     adviseSequential(image.storage.bytes)
     CFuse_installOneLineLogger()
     let context = FUSEContext(
-      fileSystem: CramfsFileSystem(image: image, cacheBytes: options.cacheBytes), timeout: cacheTimeout, maxRead: maxRequest)
+      fileSystem: CramfsFileSystem(image: image, cacheBytes: options.cacheBytes), timeout: cacheTimeout, maxRead: maxRequest,
+      prefetchBytes: options.prefetchBytes)
     let userData = Unmanaged.passRetained(context)
     defer { userData.release() }
 
@@ -60,6 +64,7 @@ public enum FUSESession {
     }
     defer { fuse_session_destroy(session) }
     CFuse_resetTerminationSignals()
+    ShutdownWatcher.installHandlers()
     guard fuse_set_signal_handlers(session) == 0 else {
       throw CramfsError(.io, "cannot install signal handlers")
     }
@@ -70,7 +75,15 @@ public enum FUSESession {
     defer { fuse_session_unmount(session) }
     // Detach only now, so that every error above reached the terminal.
     _ = fuse_daemonize(options.foreground ? 1 : 0)
-    let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads / 2)))
+    // After fuse_daemonize, which forks: threads do not survive a fork.
+    _ = context.prefetcher.start(session: session, threads: Prefetcher.defaultThreads)
+    let watcher = ShutdownWatcher(session: session, prefetcher: context.prefetcher)
+    watcher.start()
+    defer {
+      watcher.finish()
+      context.prefetcher.stop(answeringRequests: true)
+    }
+    let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads)))
     if result < 0 {
       throw CramfsError(.io, "the FUSE session ended with an error: \(String(cString: strerror(-result)))")
     }

@@ -8,6 +8,7 @@ import Cramfs
 extension Operations {
   static func opendir(_ request: fuse_req_t?, _ id: fuse_ino_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
     guard let context = FUSEContext.of(request), let info else { return replyError(request, EIO) }
+    if context.skipsDirectoryOpens { return replyError(request, ENOSYS) }
     do {
       let node = try context.fileSystem.node(for: id)
       guard node.type == .directory else { return replyError(request, ENOTDIR) }
@@ -26,17 +27,29 @@ extension Operations {
     _ request: fuse_req_t?, _ id: fuse_ino_t, _ size: Int, _ offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?,
     plus: Bool
   ) {
-    guard let context = FUSEContext.of(request), let handle = OpenHandle.borrow(info), let listing = handle.listing else {
-      return replyError(request, EBADF)
-    }
+    guard let context = FUSEContext.of(request) else { return replyError(request, EBADF) }
     let fileSystem = context.fileSystem
-    let parentNode = (fileSystem.parentID(of: id)).flatMap { try? fileSystem.node(for: $0) } ?? handle.node
+    // Without opens (zero-message opens) there is no handle: the id names the directory.
+    let directory: Node
+    let listing: DirectoryListing
+    if let handle = OpenHandle.borrow(info), let handleListing = handle.listing {
+      (directory, listing) = (handle.node, handleListing)
+    } else {
+      do {
+        directory = try fileSystem.node(for: id)
+        guard directory.type == .directory else { return replyError(request, ENOTDIR) }
+        listing = try fileSystem.listing(of: id)
+      } catch {
+        return replyError(request, error)
+      }
+    }
+    let parentNode = (fileSystem.parentID(of: id)).flatMap { try? fileSystem.node(for: $0) } ?? directory
     context.buffers.withBuffer(replyCount: size) { reply, _ in
       let buffer = reply.assumingMemoryBound(to: CChar.self)
       var used = 0
       var position = max(0, Int(offset))
       while position < listing.nodes.count + 2 {
-        let node = position == 0 ? handle.node : position == 1 ? parentNode : listing.nodes[position - 2]
+        let node = position == 0 ? directory : position == 1 ? parentNode : listing.nodes[position - 2]
         let added = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { name -> Int in
           let bytes: [UInt8] = position == 0 ? [0x2E] : position == 1 ? [0x2E, 0x2E] : node.name
           let length = min(bytes.count, 255)
@@ -55,6 +68,8 @@ extension Operations {
         position += 1
       }
       fuse_reply_buf(request, buffer, used)
+      // The kernel now holds inodes for these entries: the prefetcher may store into them.
+      if plus { context.prefetcher.listed(id, through: position - 2) }
     }
   }
 }

@@ -84,6 +84,36 @@ struct LifecycleTests {
     #expect(!MountTools.isMounted(mounted.mountPoint))
   }
 
+  /// SIGTERM while a reader goes through many small files in order (the prefetcher storing ahead of it,
+  /// READs of the same files racing the stores) still ends the daemon and the mount.
+  @Test func sigtermDuringSequentialReadsEndsTheDaemon() throws {
+    let workspace = try Workspace("sigterm-reading")
+    let tree = workspace.root + "/tree"
+    for directory in 0..<4 {
+      let path = tree + "/d\(directory)"
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+      for index in 0..<300 {
+        let bytes = (0..<(4096 + index * 37)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index &+ directory) }
+        _ = FileManager.default.createFile(atPath: path + "/f\(index)", contents: Data(bytes))
+      }
+    }
+    let image = try workspace.mkfs(tree, [], name: "image")
+    for round in 0..<4 {
+      let mounted = try MountedImage(image: image)
+      let mountPoint = mounted.mountPoint
+      let done = DispatchSemaphore(value: 0)
+      Thread {
+        readEveryFileInOrder(mountPoint)
+        done.signal()
+      }.start()
+      usleep(useconds_t(20_000 + round * 30_000))
+      mounted.process.terminate()
+      #expect(try mounted.waitForExit() == 0, "round \(round)")
+      #expect(!MountTools.isMounted(mountPoint))
+      done.wait()
+    }
+  }
+
   /// Without -f the command returns once the mount is in place; unmounting ends the daemon.
   @Test func backgroundMountDetachesAndEndsOnUnmount() throws {
     let workspace = try Workspace("background")
@@ -131,5 +161,16 @@ func daemonProcesses(mentioning text: String) -> [Int32] {
     else { return nil }
     let line = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
     return line.contains(text) && line.contains("mount") ? pid : nil
+  }
+}
+
+/// Reads every file under `root`, directories in listing order, ignoring errors (the mount may go away).
+private func readEveryFileInOrder(_ root: String) {
+  guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return }
+  for name in names {
+    let path = root + "/" + name
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+    if isDirectory.boolValue { readEveryFileInOrder(path) } else { _ = try? readWholeFile(path) }
   }
 }

@@ -29,10 +29,17 @@ extension CramfsImage {
   ///
   /// - Throws: ``CramfsError/Code/compression`` if the block does not inflate to exactly its length.
   public func readBlock(_ node: Node, block index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
+    try readBlock(node, block: index, at: try location(of: node, block: index), into: buffer)
+  }
+
+  /// ``readBlock(_:block:into:)`` for a `location` that ``location(of:block:)`` returned for this block
+  /// (a caller that looked at the location first need not compute it twice).
+  public func readBlock(
+    _ node: Node, block index: Int, at location: BlockLocation, into buffer: UnsafeMutableRawBufferPointer
+  ) throws(CramfsError) -> Int {
     precondition(buffer.count >= blockSize, "buffer smaller than a block")
     let size = Int(node.inode.size)
     let expected = min(blockSize, size - index * blockSize)
-    let location = try location(of: node, block: index)
     switch location.kind {
     case .hole:
       buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: expected)
