@@ -31,6 +31,8 @@ extension CramfsCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on standard output when the image is clean.")
     public var quiet = false
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
     public func validate() throws {
@@ -43,7 +45,8 @@ extension CramfsCommand {
       var options = CheckOptions(blockSize: imageOptions.blockSize, verifyBlocks: !noData)
       options.expectedByteOrder = byteOrder.map { $0 == "host" ? ByteOrder.host : ByteOrder(rawValue: $0) ?? .host }
       let status = try CheckRunner.check(
-        path: image, offset: imageOptions.offset, options: options, json: json, quiet: quiet, tool: "cramfs")
+        path: image, offset: imageOptions.offset, options: options, json: json, quiet: quiet, tool: "cramfs",
+        showsProgress: progressOptions.isEnabled(quiet: quiet))
       if status != 0 { throw ExitCode(status) }
     }
   }

@@ -19,6 +19,8 @@ extension CramfsCommand {
         (one inode in a mount) become hard links. Sockets have no tar type: they are left out \
         with a warning. A file is written through a temporary file renamed into place when complete. \
         cramfs make of the archive with the image's options gives the image back byte for byte. \
+        On a terminal, a progress line (bytes and entries written, rate, time left) is drawn on standard error \
+        and cleared at the end; --progress draws it anywhere, --no-progress never. \
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
         """)
 
@@ -47,6 +49,8 @@ extension CramfsCommand {
     @Flag(help: "Print the report as JSON on standard output.")
     public var json = false
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
     public func validate() throws {
@@ -65,7 +69,7 @@ extension CramfsCommand {
       if noOwners { options.preserveOwners = false }
       let status = try CheckRunner.extract(
         path: image, offset: imageOptions.offset, blockSize: imageOptions.blockSize, directory: directory, options: options,
-        json: json, quiet: false, tool: "cramfs")
+        json: json, quiet: false, tool: "cramfs", showsProgress: progressOptions.isEnabled())
       if status != 0 { throw ExitCode(status) }
     }
   

@@ -213,8 +213,10 @@ public struct MakeOptions: ParsableArguments {
   ///
   /// - Throws: ``ExitCode/usageError`` (16) for bad option values, ``ExitCode/operationalError`` (8) when
   ///   the build fails.
-  public func run(tool: String) throws {
-    let options: BuildOptions
+  ///
+  /// - Parameter showsProgress: draw a progress line on standard error while the data is compressed.
+  public func run(tool: String, showsProgress: Bool = false) throws {
+    var options: BuildOptions
     do {
       options = try buildOptions()
     } catch {
@@ -223,7 +225,11 @@ public struct MakeOptions: ParsableArguments {
     }
     do {
       let input = try ImageInputs.detect(directory, imageOffset: inputOffset)
-      let report = try ImageBuilder.build(from: input, to: image, options: options)
+      let report = try ProgressDisplay.run(enabled: showsProgress, noun: "files") {
+        (progress) throws(CramfsError) in
+        options.progress = progress
+        return try ImageBuilder.build(from: input, to: image, options: options)
+      }
       for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
       if verbose {
         print(

@@ -70,6 +70,9 @@ public struct BuildOptions: Sendable {
   public var warningsAreErrors = false
   /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.
   public var log: (@Sendable (String) -> Void)?
+  /// Counts file data bytes and files written to the data area, for a progress display; nil counts nothing.
+  /// Totals are set once the layout is planned (after the input is read).
+  public var progress: ProgressCounter?
 
   public init() {}
 

@@ -81,6 +81,8 @@ public enum ImageBuilder {
       if duplicates[index] != nil { report.deduplicatedFiles += 1 }
     }
     report.blocks = layout.blockCount
+    options.progress?.addTotals(
+      bytes: layout.dataItems.reduce(0) { $0 + $1.size }, entries: layout.dataItems.count)
 
     let writer = ImageWriter(
       tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)
