@@ -39,6 +39,8 @@ extension CramfsCommand {
       if let byteOrder, !["host", "big", "little"].contains(byteOrder) {
         throw ValidationError("--byte-order must be host, big or little")
       }
+      // -q only drops the summary line, which --json never prints: together, -q would do nothing.
+      if quiet && json { throw ValidationError("--quiet does nothing with --json (the JSON report is always printed)") }
     }
 
     public func run() throws {

@@ -43,8 +43,8 @@ extension CramfsCommand {
     @Flag(help: "Do not set owners, even as root.")
     public var noOwners = false
 
-    @Option(name: [.customShort("j"), .long], help: "Threads that write file contents.")
-    public var jobs: Int = 2
+    @Option(name: [.customShort("j"), .long], help: "Threads that write file contents (default 2).")
+    public var jobs: Int?
 
     @Flag(help: "Print the report as JSON on standard output.")
     public var json = false
@@ -54,18 +54,29 @@ extension CramfsCommand {
     public init() {}
 
     public func validate() throws {
-      if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+      if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
       switch (directory, tar) {
       case (nil, nil): throw ValidationError("give a target directory or --tar FILE")
       case (.some, .some): throw ValidationError("give either a target directory or --tar, not both")
       default: break
+      }
+      // These shape an extraction to a directory; the archive writer has no use for them, so accepting
+      // them with --tar would silently do nothing.
+      if tar != nil {
+        let ignored = [
+          (json, "--json"), (force, "--force"), (noOwners, "--no-owners"), (jobs != nil, "--jobs"),
+          (progressOptions.progress != nil, progressOptions.progress == true ? "--progress" : "--no-progress"),
+        ].filter(\.0).map(\.1)
+        if let first = ignored.first {
+          throw ValidationError("\(first) does nothing with --tar (it applies to extraction into a directory)")
+        }
       }
     }
 
     public func run() throws {
       if let tar { return try exportTar(to: tar) }
       guard let directory else { throw ExitCode.validationFailure }
-      var options = ExtractOptions(overwrite: force, threads: jobs)
+      var options = ExtractOptions(overwrite: force, threads: jobs ?? 2)
       if noOwners { options.preserveOwners = false }
       let status = try CheckRunner.extract(
         path: image, offset: imageOptions.offset, blockSize: imageOptions.blockSize, directory: directory, options: options,

@@ -202,6 +202,14 @@ public struct MakeOptions: ParsableArguments {
     if let jobs { options.jobs = jobs }
     options.warningsAreErrors = warningsAreErrors
     if verbose { options.log = { print($0) } }
+    // Options that would be accepted and change nothing: refused, so a mistaken command line is noticed.
+    if squashOwners && forceUID != nil && forceGID != nil {
+      throw CramfsError(
+        .invalidArgument, "-q does nothing with both --force-uid and --force-gid (they set every owner); give one or the other")
+    }
+    if noReadBugGuard && xipPatterns.isEmpty && options.xipELF == nil {
+      throw CramfsError(.invalidArgument, "--no-read-bug-guard does nothing without --xip or -X (no page is stored direct)")
+    }
     guard inputOffset >= 0 else {
       throw CramfsError(.invalidArgument, "--offset must not be negative, not \(inputOffset)")
     }

@@ -152,6 +152,11 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     case duplicatePath
     /// An XIP pattern that matches no regular file, so it changes nothing (often a missing leading `/`).
     case xipPatternUnmatched
+    /// ELF XIP (`-X`) found no file with a read-only `PT_LOAD` segment (outside `--xip` matches), so it
+    /// changes nothing.
+    case xipELFUnmatched
+    /// The inserted file (`-i`) is empty, so nothing is inserted.
+    case insertedFileEmpty
   }
 
   public var kind: Kind
