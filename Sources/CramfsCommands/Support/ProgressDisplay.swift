@@ -37,20 +37,25 @@ struct ProgressLine {
   /// What the entries are called (`files`, `entries`, `images`).
   var noun: String
 
-  /// The line for `snapshot`; `elapsed` is the time since the totals became known (for rate and time left).
-  func format(_ snapshot: ProgressCounter.Snapshot, elapsed: Double) -> String {
-    if snapshot == ProgressCounter.Snapshot() { return "preparing…" }
+  /// The line for `snapshot`. The pace comes from the work done since `baseline` (the counters when the
+  /// totals became known), `elapsed` seconds ago; rate and time left appear once there is half a second of it.
+  func format(_ snapshot: ProgressCounter.Snapshot, baseline: ProgressCounter.Snapshot, elapsed: Double) -> String {
+    if snapshot == ProgressCounter.Snapshot() { return "preparing..." }
     var fields: [String] = []
-    let fraction = snapshot.fraction
-    if let fraction { fields.append("\(Int(fraction * 100))%") }
+    if let fraction = snapshot.fraction { fields.append("\(Int(fraction * 100))%") }
     fields.append(
       Self.bytes(snapshot.bytes) + (snapshot.totalBytes > 0 ? "/" + Self.bytes(snapshot.totalBytes) : ""))
     fields.append(
       "\(snapshot.entries)" + (snapshot.totalEntries > 0 ? "/\(snapshot.totalEntries)" : "") + " " + noun)
-    if elapsed > 0 { fields.append(Self.bytes(Int(Double(snapshot.bytes) / elapsed)) + "/s") }
-    // Time left from the pace so far; none until there is a pace to go by.
-    if let fraction, fraction > 0.001, elapsed >= 0.5 {
-      fields.append(Self.duration(elapsed * (1 - fraction) / fraction) + " left")
+    guard elapsed >= 0.5 else { return fields.joined(separator: "  ") }
+    let byteRate = Double(snapshot.bytes - baseline.bytes) / elapsed
+    fields.append(Self.bytes(Int(byteRate)) + "/s")
+    // Time left at the pace so far: by bytes when their total is known, else by entries.
+    let entryRate = Double(snapshot.entries - baseline.entries) / elapsed
+    if snapshot.totalBytes > 0, byteRate > 0 {
+      fields.append(Self.duration(Double(max(0, snapshot.totalBytes - snapshot.bytes)) / byteRate) + " left")
+    } else if snapshot.totalEntries > 0, entryRate > 0 {
+      fields.append(Self.duration(Double(max(0, snapshot.totalEntries - snapshot.entries)) / entryRate) + " left")
     }
     return fields.joined(separator: "  ")
   }
@@ -93,7 +98,7 @@ final class ProgressDisplay: @unchecked Sendable {
   private var stopping = false
   private var finished = false
   /// When the totals became known (only the display thread touches it).
-  private var workStart: ContinuousClock.Instant?
+  private var workStart: (time: ContinuousClock.Instant, counters: ProgressCounter.Snapshot)?
 
   private init(noun: String) { line = ProgressLine(noun: noun) }
 
@@ -136,10 +141,11 @@ final class ProgressDisplay: @unchecked Sendable {
     let snapshot = counter.snapshot()
     // Rate and time left count from the first draw that knows a total: reading the input (a directory
     // walk, an archive) before that is not the work being paced.
-    if workStart == nil && snapshot.fraction != nil { workStart = .now }
-    let elapsed = (workStart ?? .now).duration(to: .now)
+    if workStart == nil && snapshot.fraction != nil { workStart = (.now, snapshot) }
+    let start = workStart ?? (.now, snapshot)
+    let elapsed = start.time.duration(to: .now)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    write(line.format(snapshot, elapsed: seconds) + "\u{1B}[K\r")
+    write(line.format(snapshot, baseline: start.counters, elapsed: seconds) + "\u{1B}[K\r")
   }
 
   /// Writes straight to descriptor 2 (not through ``FileOutput``, whose buffer is the main thread's).
