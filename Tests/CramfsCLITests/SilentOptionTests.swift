@@ -87,6 +87,14 @@ struct SilentOptionTests {
     #expect(result.standardOutput.contains("readme"))
   }
 
+  /// Found in the review: a negative --base trapped converting to an address.
+  @Test func xipRefusesANegativeBase() throws {
+    let (root, _, image) = try Self.fixture()
+    defer { removeTree(root) }
+    try Self.expectUsageError(["xip", "--base=-4096", image], naming: "--base")
+    _ = try CLI.succeed(["xip", "--base", "0x1000", image])
+  }
+
   @Test func mountRefusesReadWrite() throws {
     let (root, _, image) = try Self.fixture()
     defer { removeTree(root) }
