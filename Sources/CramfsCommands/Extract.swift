@@ -18,7 +18,8 @@ extension CramfsCommand {
         the same image gives the same bytes; no root needed. Files sharing data with the same mode and owner \
         (one inode in a mount) become hard links. Sockets have no tar type: they are left out \
         with a warning. A file is written through a temporary file renamed into place when complete. \
-        cramfs make of the archive with the image's options gives the image back byte for byte. \
+        cramfs make of the archive with the image's options gives the image back byte for byte. --json, \
+        --force, --no-owners and --jobs shape an extraction into a directory and are refused with --tar. \
         On a terminal, a progress line (bytes and entries written, rate, time left) is drawn on standard error \
         and cleared at the end; --progress draws it anywhere, --no-progress never. \
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
@@ -65,7 +66,6 @@ extension CramfsCommand {
       if tar != nil {
         let ignored = [
           (json, "--json"), (force, "--force"), (noOwners, "--no-owners"), (jobs != nil, "--jobs"),
-          (progressOptions.progress != nil, progressOptions.progress == true ? "--progress" : "--no-progress"),
         ].filter(\.0).map(\.1)
         if let first = ignored.first {
           throw ValidationError("\(first) does nothing with --tar (it applies to extraction into a directory)")
@@ -88,7 +88,10 @@ extension CramfsCommand {
     private func exportTar(to destination: String) throws {
       do {
         let image = try imageOptions.open(image)
-        let report = try TarExporter.export(image, to: destination == "-" ? nil : destination)
+        let report = try ProgressDisplay.run(enabled: progressOptions.isEnabled(), noun: "entries") {
+          (progress) throws(CramfsError) in
+          try TarExporter.export(image, to: destination == "-" ? nil : destination, progress: progress)
+        }
         for socket in report.skippedSockets {
           printToolWarning("\(socket): socket left out (tar cannot hold sockets)", tool: "cramfs")
         }

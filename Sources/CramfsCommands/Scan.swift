@@ -59,7 +59,9 @@ extension CramfsCommand {
           let target = extractDirectory + "/" + Self.hex(image.offset)
           if tar {
             do {
-              try TarExporter.export(image.image, to: target + ".tar")
+              try ProgressDisplay.run(enabled: showsProgress, noun: "entries") { (progress) throws(CramfsError) in
+                try TarExporter.export(image.image, to: target + ".tar", progress: progress)
+              }
               extracted[image.offset] = ExtractReport()
               written[image.offset] = target + ".tar"
               continue

@@ -55,6 +55,10 @@ struct ProgressTests {
     #expect(try snapshotTree(root + "/with") == snapshotTree(root + "/without"))
     #expect(try snapshotTree(root + "/with") == snapshotTree(tree))
 
+    Self.expectProgress(try CLI.run(["extract", "--progress", image, "--tar", root + "/with.tar"]))
+    _ = try CLI.succeed(["extract", image, "--tar", root + "/without.tar"])
+    #expect(try readBytes(root + "/with.tar") == readBytes(root + "/without.tar"))
+
     let checked = try CLI.run(["check", "--progress", image])
     Self.expectProgress(checked)
     let plain = try CLI.succeed(["check", image])
@@ -108,6 +112,12 @@ struct ProgressTests {
     #expect(extracted.bytes == built.totalBytes - "lib/random".utf8.count)  // symlink targets are not file bytes
     // Every entry below the root: 2 directories, 42 files, the symlink.
     #expect(extracted.entries == extracted.totalEntries && extracted.totalEntries == 45)
+
+    let tar = ProgressCounter()
+    try TarExporter.export(image, to: root + "/image.tar", progress: tar)
+    let archived = tar.snapshot()
+    #expect(archived.bytes == extracted.bytes && archived.bytes == archived.totalBytes)
+    #expect(archived.entries == 46 && archived.entries == archived.totalEntries)  // the root too
 
     let check = ProgressCounter()
     var checkOptions = CheckOptions()

@@ -104,6 +104,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
   /// Runs `body` with a counter shown on standard error when `enabled` (with nil otherwise), and clears
   /// the line before returning or throwing.
+  @discardableResult
   static func run<T, E: Error>(
     enabled: Bool, noun: String, _ body: (ProgressCounter?) throws(E) -> T
   ) throws(E) -> T {
