@@ -71,7 +71,8 @@ public struct BuildOptions: Sendable {
   /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.
   public var log: (@Sendable (String) -> Void)?
   /// Counts file data bytes and files written to the data area, for a progress display; nil counts nothing.
-  /// Totals are set once the layout is planned (after the input is read).
+  /// While the input is read, entries (and a tar archive's data bytes) are counted with no totals; once
+  /// the layout is planned the counter restarts with the totals of the data to write.
   public var progress: ProgressCounter?
 
   public init() {}

@@ -86,8 +86,9 @@ public enum ImageBuilder {
       if duplicates[index] != nil { report.deduplicatedFiles += 1 }
     }
     report.blocks = layout.blockCount
-    options.progress?.addTotals(
-      bytes: layout.dataItems.reduce(0) { $0 + $1.size }, entries: layout.dataItems.count)
+    // What reading the input counted is dropped: from here the data written is counted against its total.
+    options.progress?.restart(
+      totalBytes: layout.dataItems.reduce(0) { $0 + $1.size }, totalEntries: layout.dataItems.count)
 
     let writer = ImageWriter(
       tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)

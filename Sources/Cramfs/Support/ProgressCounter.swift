@@ -64,6 +64,15 @@ public final class ProgressCounter: Sendable, Hashable {
     if entries != 0 { totalEntries.wrappingAdd(entries, ordering: .relaxed) }
   }
 
+  /// Starts the measured phase: done counts back to zero, totals set to these. Before it, an operation may
+  /// count what it reads with unknown totals (a build reading its input).
+  public func restart(totalBytes: Int, totalEntries: Int) {
+    bytes.store(0, ordering: .relaxed)
+    entries.store(0, ordering: .relaxed)
+    self.totalBytes.store(totalBytes, ordering: .relaxed)
+    self.totalEntries.store(totalEntries, ordering: .relaxed)
+  }
+
   /// The counters now (each read on its own; good enough for a display).
   public func snapshot() -> Snapshot {
     Snapshot(

@@ -41,8 +41,8 @@ struct ProgressLine {
   /// totals became known), `elapsed` seconds ago; rate and time left appear once there is half a second of it.
   func format(_ snapshot: ProgressCounter.Snapshot, baseline: ProgressCounter.Snapshot, elapsed: Double) -> String {
     if snapshot == ProgressCounter.Snapshot() { return "preparing..." }
-    var fields: [String] = []
-    if let fraction = snapshot.fraction { fields.append("\(Int(fraction * 100))%") }
+    // Without totals the work is still being discovered (a build reading its input).
+    var fields = [snapshot.fraction.map { "\(Int($0 * 100))%" } ?? "reading"]
     fields.append(
       Self.bytes(snapshot.bytes) + (snapshot.totalBytes > 0 ? "/" + Self.bytes(snapshot.totalBytes) : ""))
     fields.append(
