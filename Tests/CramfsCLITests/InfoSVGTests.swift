@@ -89,6 +89,33 @@ struct InfoSVGTests {
     #expect(picture.classFiles == ["whole": 2, "partial": 0, "none": 2])
   }
 
+  /// Damaged images (random byte flips, mostly in the metadata) give a map that still tiles the image, or
+  /// an error: never a trap.
+  @Test func damagedImagesNeverTrap() throws {
+    let root = try makeTemporaryDirectory("svg")
+    defer { removeTree(root) }
+    let tree = try Self.tree(in: root)
+    var options = BuildOptions()
+    options.xipPatterns = ["/bin/a"]
+    _ = try ImageBuilder.build(from: tree, to: root + "/xip.img", options: options)
+    let original = try readBytes(root + "/xip.img")
+    var rng = SeededGenerator(seed: 99)
+    var mapped = 0
+    for round in 0..<300 {
+      var bytes = original
+      for _ in 0..<(1 + round % 3) {
+        let position = Int(rng.next() % UInt64(round % 2 == 0 ? 1024 : bytes.count))
+        bytes[position] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+      }
+      guard let image = try? CramfsImage(storage: ImageStorage(copying: bytes)),
+        let map = try? ImageSpaceMap(image: image)
+      else { continue }
+      mapped += 1
+      #expect(map.regions.reduce(0) { $0 + $1.length } == map.size)
+    }
+    #expect(mapped > 0)
+  }
+
   /// The library map: sorted, gap-free regions covering the image, the XIP area page aligned.
   @Test func spaceMapTilesTheImage() throws {
     let root = try makeTemporaryDirectory("svg")

@@ -83,6 +83,7 @@ public struct ImageSpaceMap: Sendable {
     add(.superblock, superblockStart, superblockStart + Superblock.encodedSize)
     var firstDirectory = Int.max
     var seenTables: Set<Int> = []
+    var tableBytes = 0
     let root = image.root
     if root.hasData { add(.directories, root.inode.byteOffset, root.inode.byteOffset + Int(root.inode.size)) }
     if root.hasData { firstDirectory = root.inode.byteOffset }
@@ -102,6 +103,13 @@ public struct ImageSpaceMap: Sendable {
         if end > start { extent.append(start..<end) }
       }
       let count = node.blockCount(blockSize: blockSize)
+      // Distinct tables cannot hold more bytes than the image: this bounds the work on a hostile image.
+      tableBytes += 4 * count
+      guard tableBytes <= image.view.count else {
+        throw CramfsError(
+          .corrupted, "pointer tables add up to more bytes than the image holds", offset: node.entryOffset,
+          path: "/" + String(decoding: path, as: UTF8.self))
+      }
       claim(.pointerTables, offset, offset + 4 * count)
       for index in 0..<count {
         let location = try image.location(of: node, block: index)

@@ -49,9 +49,10 @@ struct ProgressLine {
       "\(snapshot.entries)" + (snapshot.totalEntries > 0 ? "/\(snapshot.totalEntries)" : "") + " " + noun)
     guard elapsed >= 0.5 else { return fields.joined(separator: "  ") }
     let byteRate = Double(snapshot.bytes - baseline.bytes) / elapsed
-    fields.append(Self.bytes(Int(byteRate)) + "/s")
-    // Time left at the pace so far: by bytes when their total is known, else by entries.
     let entryRate = Double(snapshot.entries - baseline.entries) / elapsed
+    // The rate of what moves: bytes, or entries while only they do (a check walking its directories).
+    fields.append(byteRate > 0 || entryRate <= 0 ? Self.bytes(Int(byteRate)) + "/s" : "\(Int(entryRate)) \(noun)/s")
+    // Time left at the pace so far: by bytes when their total is known, else by entries.
     if snapshot.totalBytes > 0, byteRate > 0 {
       fields.append(Self.duration(Double(max(0, snapshot.totalBytes - snapshot.bytes)) / byteRate) + " left")
     } else if snapshot.totalEntries > 0, entryRate > 0 {
