@@ -43,8 +43,10 @@ struct ProgressLine {
     if snapshot == ProgressCounter.Snapshot() { return "preparing..." }
     // Without totals the work is still being discovered (a build reading its input).
     var fields = [snapshot.fraction.map { "\(Int($0 * 100))%" } ?? "reading"]
-    fields.append(
-      Self.bytes(snapshot.bytes) + (snapshot.totalBytes > 0 ? "/" + Self.bytes(snapshot.totalBytes) : ""))
+    if snapshot.bytes > 0 || snapshot.totalBytes > 0 {
+      fields.append(
+        Self.bytes(snapshot.bytes) + (snapshot.totalBytes > 0 ? "/" + Self.bytes(snapshot.totalBytes) : ""))
+    }
     fields.append(
       "\(snapshot.entries)" + (snapshot.totalEntries > 0 ? "/\(snapshot.totalEntries)" : "") + " " + noun)
     guard elapsed >= 0.5 else { return fields.joined(separator: "  ") }
