@@ -31,19 +31,24 @@ extension CramfsCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on standard output when the image is clean.")
     public var quiet = false
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
     public func validate() throws {
       if let byteOrder, !["host", "big", "little"].contains(byteOrder) {
         throw ValidationError("--byte-order must be host, big or little")
       }
+      // -q only drops the summary line, which --json never prints: together, -q would do nothing.
+      if quiet && json { throw ValidationError("--quiet does nothing with --json (the JSON report is always printed)") }
     }
 
     public func run() throws {
       var options = CheckOptions(blockSize: imageOptions.blockSize, verifyBlocks: !noData)
       options.expectedByteOrder = byteOrder.map { $0 == "host" ? ByteOrder.host : ByteOrder(rawValue: $0) ?? .host }
       let status = try CheckRunner.check(
-        path: image, offset: imageOptions.offset, options: options, json: json, quiet: quiet, tool: "cramfs")
+        path: image, offset: imageOptions.offset, options: options, json: json, quiet: quiet, tool: "cramfs",
+        showsProgress: progressOptions.isEnabled(quiet: quiet))
       if status != 0 { throw ExitCode(status) }
     }
   }

@@ -18,7 +18,10 @@ extension CramfsCommand {
         the same image gives the same bytes; no root needed. Files sharing data with the same mode and owner \
         (one inode in a mount) become hard links. Sockets have no tar type: they are left out \
         with a warning. A file is written through a temporary file renamed into place when complete. \
-        cramfs make of the archive with the image's options gives the image back byte for byte. \
+        cramfs make of the archive with the image's options gives the image back byte for byte. --json, \
+        --force, --no-owners and --jobs shape an extraction into a directory and are refused with --tar. \
+        On a terminal, a progress line (bytes and entries written, rate, time left) is drawn on standard error \
+        and cleared at the end; --progress draws it anywhere, --no-progress never. \
         Exit status: 0 clean, 4 problems in the image, 8 operational failure, 16 usage.
         """)
 
@@ -41,31 +44,43 @@ extension CramfsCommand {
     @Flag(help: "Do not set owners, even as root.")
     public var noOwners = false
 
-    @Option(name: [.customShort("j"), .long], help: "Threads that write file contents.")
-    public var jobs: Int = 2
+    @Option(name: [.customShort("j"), .long], help: "Threads that write file contents (default 2).")
+    public var jobs: Int?
 
     @Flag(help: "Print the report as JSON on standard output.")
     public var json = false
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
     public func validate() throws {
-      if jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+      if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
       switch (directory, tar) {
       case (nil, nil): throw ValidationError("give a target directory or --tar FILE")
       case (.some, .some): throw ValidationError("give either a target directory or --tar, not both")
       default: break
+      }
+      // These shape an extraction to a directory; the archive writer has no use for them, so accepting
+      // them with --tar would silently do nothing.
+      if tar != nil {
+        let ignored = [
+          (json, "--json"), (force, "--force"), (noOwners, "--no-owners"), (jobs != nil, "--jobs"),
+        ].filter(\.0).map(\.1)
+        if let first = ignored.first {
+          throw ValidationError("\(first) does nothing with --tar (it applies to extraction into a directory)")
+        }
       }
     }
 
     public func run() throws {
       if let tar { return try exportTar(to: tar) }
       guard let directory else { throw ExitCode.validationFailure }
-      var options = ExtractOptions(overwrite: force, threads: jobs)
+      var options = ExtractOptions(overwrite: force, threads: jobs ?? 2)
       if noOwners { options.preserveOwners = false }
       let status = try CheckRunner.extract(
         path: image, offset: imageOptions.offset, blockSize: imageOptions.blockSize, directory: directory, options: options,
-        json: json, quiet: false, tool: "cramfs")
+        json: json, quiet: false, tool: "cramfs", showsProgress: progressOptions.isEnabled())
       if status != 0 { throw ExitCode(status) }
     }
   
@@ -73,7 +88,10 @@ extension CramfsCommand {
     private func exportTar(to destination: String) throws {
       do {
         let image = try imageOptions.open(image, readingAll: true)
-        let report = try TarExporter.export(image, to: destination == "-" ? nil : destination)
+        let report = try ProgressDisplay.run(enabled: progressOptions.isEnabled(), noun: "entries") {
+          (progress) throws(CramfsError) in
+          try TarExporter.export(image, to: destination == "-" ? nil : destination, progress: progress)
+        }
         for socket in report.skippedSockets {
           printToolWarning("\(socket): socket left out (tar cannot hold sockets)", tool: "cramfs")
         }

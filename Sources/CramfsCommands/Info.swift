@@ -14,7 +14,10 @@ extension CramfsCommand {
       abstract: "Show an image's superblock, CRC and contents summary.",
       discussion: """
         The compression ratio is the bytes of regular files divided by the image size. The CRC status is \
-        "ok", "mismatch", or "unavailable" (no FSID_VERSION_2 flag, or size past the end of the file).
+        "ok", "mismatch", or "unavailable" (no FSID_VERSION_2 flag, or size past the end of the file). \
+        --svg FILE draws the image as a strip from offset 0 to its end (what each stretch of bytes holds, the \
+        XIP area, and where the files the kernel maps whole, partly or not at all lie), with bytes and shares \
+        per kind in a legend.
         """)
 
     @Argument(help: "The cramfs image.")
@@ -23,12 +26,34 @@ extension CramfsCommand {
     @Flag(help: "Print one JSON object.")
     public var json = false
 
+    @Option(
+      name: .customLong("svg"),
+      help: ArgumentHelp(
+        "Also draw where the image's bytes go (superblock, directories, pointer tables, compressed data, XIP "
+          + "pages, padding; files by XIP mapping class) as an SVG picture in this file (- for standard output, "
+          + "instead of the report).",
+        valueName: "file"))
+    public var svg: String?
+
     @OptionGroup public var imageOptions: ImageOptions
 
     public init() {}
 
+    public func validate() throws {
+      if svg == "-" && json { throw ValidationError("--svg - writes the picture to standard output; --json cannot go there too") }
+    }
+
     public func run() throws {
       let image = try imageOptions.open(self.image)
+      if let svg {
+        let picture = ImageMapSVG(map: try ImageSpaceMap(image: image), title: self.image).rendered
+        if svg == "-" {
+          try FileOutput.standardOutput.write(picture)
+          try FileOutput.standardOutput.flush()
+          return
+        }
+        try FileOutput.writeFile(svg, contents: picture)
+      }
       let report = InfoReport(
         image: image, path: self.image, offset: imageOptions.offset)
       let out = FileOutput.standardOutput

@@ -41,6 +41,7 @@ extension CramfsCommand {
         var seen: Set<Int> = []
         try collect(image, start, path: base, relative: "", into: &entries, seen: &seen)
       } else {
+        if recursive { printToolWarning("-R does nothing: \(base) is not a directory", tool: "cramfs") }
         entries.append(try EntryDescription(image: image, node: start, path: base, displayName: start.nameString))
       }
       let out = FileOutput.standardOutput

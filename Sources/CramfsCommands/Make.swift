@@ -27,13 +27,20 @@ extension CramfsCommand {
         INPUT may also be a cramfs image (either byte order, padded or not, any block size, at --offset in \
         its file): it is rebuilt with the options given (byte order, block size, XIP layout, level) without \
         extracting it; modes, owners and device numbers are kept as stored. \
+        On a terminal, a progress line (bytes and files compressed, rate, time left) is drawn on standard \
+        error and cleared at the end; --progress draws it anywhere, --no-progress never (-v implies none). \
         Exit status: 0 success, 8 error, 16 usage.
         """)
 
     @OptionGroup public var options: MakeOptions
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
-    public func run() throws { try options.run(tool: "cramfs") }
+    public func run() throws {
+      // -v lines go to standard output, which a progress line on the same terminal would garble.
+      try options.run(tool: "cramfs", showsProgress: progressOptions.isEnabled(quiet: options.verbose))
+    }
   }
 }

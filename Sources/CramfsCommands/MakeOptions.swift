@@ -202,6 +202,14 @@ public struct MakeOptions: ParsableArguments {
     if let jobs { options.jobs = jobs }
     options.warningsAreErrors = warningsAreErrors
     if verbose { options.log = { print($0) } }
+    // Options that would be accepted and change nothing: refused, so a mistaken command line is noticed.
+    if squashOwners && forceUID != nil && forceGID != nil {
+      throw CramfsError(
+        .invalidArgument, "-q does nothing with both --force-uid and --force-gid (they set every owner); give one or the other")
+    }
+    if noReadBugGuard && xipPatterns.isEmpty && options.xipELF == nil {
+      throw CramfsError(.invalidArgument, "--no-read-bug-guard does nothing without --xip or -X (no page is stored direct)")
+    }
     guard inputOffset >= 0 else {
       throw CramfsError(.invalidArgument, "--offset must not be negative, not \(inputOffset)")
     }
@@ -213,8 +221,10 @@ public struct MakeOptions: ParsableArguments {
   ///
   /// - Throws: ``ExitCode/usageError`` (16) for bad option values, ``ExitCode/operationalError`` (8) when
   ///   the build fails.
-  public func run(tool: String) throws {
-    let options: BuildOptions
+  ///
+  /// - Parameter showsProgress: draw a progress line on standard error while the data is compressed.
+  public func run(tool: String, showsProgress: Bool = false) throws {
+    var options: BuildOptions
     do {
       options = try buildOptions()
     } catch {
@@ -223,7 +233,11 @@ public struct MakeOptions: ParsableArguments {
     }
     do {
       let input = try ImageInputs.detect(directory, imageOffset: inputOffset)
-      let report = try ImageBuilder.build(from: input, to: image, options: options)
+      let report = try ProgressDisplay.run(enabled: showsProgress, noun: "files") {
+        (progress) throws(CramfsError) in
+        options.progress = progress
+        return try ImageBuilder.build(from: input, to: image, options: options)
+      }
       for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
       if verbose {
         print(

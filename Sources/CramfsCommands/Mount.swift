@@ -55,6 +55,10 @@ extension CramfsCommand {
       if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
       if cacheBytes < 0 || cacheBytes > 1 << 40 { throw ValidationError("--cache must be between 0 and 1T") }
       if prefetchBytes < 0 || prefetchBytes > 1 << 30 { throw ValidationError("--prefetch must be between 0 and 1G") }
+      // ro is always set; a later rw would override it (libfuse takes the last) and mount read-write.
+      if fuseOptions.flatMap({ $0.split(separator: ",") }).contains("rw") {
+        throw ValidationError("-o rw cannot be used: a cramfs mount is always read-only")
+      }
     }
 
     public func run() throws {

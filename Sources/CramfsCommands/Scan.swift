@@ -20,7 +20,9 @@ extension CramfsCommand {
         or cut off, CRC status (also byte-swapped CRCs), entries, flags and name. Images without \
         FSID_VERSION_2 are measured from their data. With --extract DIR each image is extracted into DIR/0xOFFSET; \
         a damaged image is extracted as far as it reads, and every unreadable entry is named. With --tar each \
-        image becomes DIR/0xOFFSET.tar (a PAX archive) instead.
+        image becomes DIR/0xOFFSET.tar (a PAX archive) instead. On a terminal, a progress line for the search \
+        and each extraction is drawn on standard error and cleared at the end; --progress draws it anywhere, \
+        --no-progress never.
         Exit status: 0 (also when nothing is found), 4 when an extraction met problems, 8 unreadable file.
         """)
 
@@ -36,6 +38,8 @@ extension CramfsCommand {
     @Flag(help: "With --extract, write each image as a PAX archive DIR/0xOFFSET.tar (a damaged one is extracted as a tree instead, as far as it reads).")
     public var tar = false
 
+    @OptionGroup public var progressOptions: ProgressOptions
+
     public init() {}
 
     public func validate() throws {
@@ -43,7 +47,10 @@ extension CramfsCommand {
     }
 
     public func run() throws {
-      let found = try ImageScanner.scan(path: blob)
+      let showsProgress = progressOptions.isEnabled()
+      let found = try ProgressDisplay.run(enabled: showsProgress, noun: "images") { (progress) throws(CramfsError) in
+        try ImageScanner.scan(path: blob, progress: progress)
+      }
       var extracted: [Int: ExtractReport] = [:]
       var written: [Int: String] = [:]
       if let extractDirectory {
@@ -52,7 +59,9 @@ extension CramfsCommand {
           let target = extractDirectory + "/" + Self.hex(image.offset)
           if tar {
             do {
-              try TarExporter.export(image.image, to: target + ".tar")
+              try ProgressDisplay.run(enabled: showsProgress, noun: "entries") { (progress) throws(CramfsError) in
+                try TarExporter.export(image.image, to: target + ".tar", progress: progress)
+              }
               extracted[image.offset] = ExtractReport()
               written[image.offset] = target + ".tar"
               continue
@@ -60,7 +69,11 @@ extension CramfsCommand {
               printToolError("\(Self.hex(image.offset)): no archive (\(error.description)); extracting what reads into \(target)", tool: "cramfs")
             }
           }
-          let report = try ImageExtractor.extract(image.image, to: target)
+          let report = try ProgressDisplay.run(enabled: showsProgress, noun: "entries") { (progress) throws(CramfsError) in
+            var options = ExtractOptions()
+            options.progress = progress
+            return try ImageExtractor.extract(image.image, to: target, options: options)
+          }
           DiagnosticOutput.print(report.diagnostics, omitted: report.omittedCount, tool: "cramfs")
           extracted[image.offset] = report
           written[image.offset] = target

@@ -32,6 +32,11 @@ extension CramfsCommand {
 
     public init() {}
 
+    public func validate() throws {
+      // A physical address is never negative (and would not convert to one).
+      if base < 0 { throw ValidationError("--base must not be negative") }
+    }
+
     public func run() throws {
       let image = try imageOptions.open(self.image)
       let report = try XIPAnalysis.analyze(image, physicalBase: UInt64(base))

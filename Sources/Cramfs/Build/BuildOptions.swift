@@ -68,6 +68,10 @@ public struct BuildOptions: Sendable {
   public var warningsAreErrors = false
   /// Receives a line per written entry and a summary (the `-v` output); nil stays quiet.
   public var log: (@Sendable (String) -> Void)?
+  /// Counts file data bytes and files written to the data area, for a progress display; nil counts nothing.
+  /// While the input is read, entries (and a tar archive's data bytes) are counted with no totals; once
+  /// the layout is planned the counter restarts with the totals of the data to write.
+  public var progress: ProgressCounter?
 
   public init() {}
 
@@ -147,6 +151,11 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     case duplicatePath
     /// An XIP pattern that matches no regular file, so it changes nothing (often a missing leading `/`).
     case xipPatternUnmatched
+    /// ELF XIP (`-X`) found no file with a read-only `PT_LOAD` segment (outside `--xip` matches), so it
+    /// changes nothing.
+    case xipELFUnmatched
+    /// The inserted file (`-i`) is empty, so nothing is inserted.
+    case insertedFileEmpty
   }
 
   public var kind: Kind

@@ -49,12 +49,6 @@ public enum ImageBuilder {
     if let table = options.deviceTable { try tree.apply(table) }
     var report = BuildReport()
     report.warnings = tree.warnings + XIPSelector.unmatchedPatterns(tree: tree, options: options)
-    if options.warningsAreErrors, let first = report.warnings.first {
-      throw CramfsError(
-        .limitExceeded,
-        "\(first.description) (and \(report.warnings.count - 1) more warnings; errors with -E)",
-        path: first.path)
-    }
     var insertedFileSize = 0
     if let inserted = options.insertedFile {
       var info = stat()
@@ -62,10 +56,21 @@ public enum ImageBuilder {
         throw CramfsError(.io, "cannot stat \(inserted): \(errnoText())", path: inserted)
       }
       insertedFileSize = Int(info.st_size)
+      if insertedFileSize == 0 {
+        report.warnings.append(
+          BuildWarning(kind: .insertedFileEmpty, path: inserted, message: "inserted file is empty: nothing is inserted"))
+      }
     }
     let duplicates = try Deduplicator.findDuplicates(in: tree, threads: options.jobs)
     let xipRequests = try XIPSelector.select(
       tree: tree, duplicateOf: duplicates, options: options)
+    report.warnings += XIPSelector.unmatchedELF(tree: tree, requests: xipRequests, options: options)
+    if options.warningsAreErrors, let first = report.warnings.first {
+      throw CramfsError(
+        .limitExceeded,
+        "\(first.description) (and \(report.warnings.count - 1) more warnings; errors with -E)",
+        path: first.path)
+    }
     let layout = try ImageLayout.plan(
       tree: tree, duplicateOf: duplicates, options: options, insertedFileSize: insertedFileSize,
       xipRequests: xipRequests)
@@ -81,6 +86,9 @@ public enum ImageBuilder {
       if duplicates[index] != nil { report.deduplicatedFiles += 1 }
     }
     report.blocks = layout.blockCount
+    // What reading the input counted is dropped: from here the data written is counted against its total.
+    options.progress?.restart(
+      totalBytes: layout.dataItems.reduce(0) { $0 + $1.size }, totalEntries: layout.dataItems.count)
 
     let writer = ImageWriter(
       tree: tree, layout: layout, options: options, insertedFileSize: insertedFileSize)

@@ -145,6 +145,7 @@ private struct DataAreaWriter {
       try openItem(run.item)
     }
     let item = layout.dataItems[run.item]
+    options.progress?.addBytes(job.length)
     for (index, block) in blocks.enumerated() {
       let blockIndex = job.firstBlock + index
       let slot = item.xip?.slots[blockIndex] ?? .packed
@@ -185,6 +186,7 @@ private struct DataAreaWriter {
     }
     dataOffsets[item.entry] = table
     current = (itemIndex, table)
+    options.progress?.addEntries()
     pointers = [BlockPointer](repeating: BlockPointer(rawValue: 0), count: item.blockCount)
     try buffer.appendZeros(item.blockCount * 4)
     packedEnd = buffer.position

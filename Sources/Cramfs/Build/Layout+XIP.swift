@@ -274,6 +274,21 @@ public enum XIPSelector {
     }
   }
 
+  /// A warning when ELF XIP (``BuildOptions/xipELF``) chose no file: no ELF file outside the `--xip` matches
+  /// has a read-only `PT_LOAD` segment, so `-X` silently changes nothing.
+  static func unmatchedELF(tree: SourceTree, requests: [Int: XIPRequest], options: BuildOptions) -> [BuildWarning] {
+    guard let alignment = options.xipELF else { return [] }
+    let paths = imagePaths(tree)
+    // A request for a file no pattern matches came from the ELF selection.
+    if requests.keys.contains(where: { !matches(paths[$0], options.xipPatterns) }) { return [] }
+    let option = alignment == .page ? "-X -X" : "-X"
+    return [
+      BuildWarning(
+        kind: .xipELFUnmatched, path: option,
+        message: "no ELF file has a read-only PT_LOAD segment: nothing is stored XIP by it")
+    ]
+  }
+
   /// `fnmatch(3)` without flags: `*` and `?` match `/` too, so `*.so*` finds libraries at any depth.
   static func matches(_ path: [UInt8], _ patterns: [String]) -> Bool {
     withCString(path) { cPath in patterns.contains { fnmatch($0, cPath, 0) == 0 } }

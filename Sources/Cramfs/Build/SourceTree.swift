@@ -161,6 +161,7 @@ private struct Scanner {
       }
       warnings += BuildWarning.truncations(of: entry)
       entries.append(entry)
+      options.progress?.addEntries()
       children.append(entries.count - 1)
       if type == .directory { try scanDirectory(index: entries.count - 1) }
     }

@@ -72,6 +72,9 @@ public struct CheckOptions: Sendable, Hashable {
   public var expectedByteOrder: ByteOrder?
   /// Keep at most this many diagnostics (the rest are counted).
   public var maxDiagnostics: Int
+  /// Counts entries walked and compressed bytes verified, for a progress display; nil counts nothing.
+  /// The byte total is known once the walk has found every block.
+  public var progress: ProgressCounter?
 
   /// The defaults: detect the block size, verify every block, accept either byte order, keep 1000 diagnostics.
   public init(blockSize: Int? = nil, verifyBlocks: Bool = true, expectedByteOrder: ByteOrder? = nil, maxDiagnostics: Int = 1000) {

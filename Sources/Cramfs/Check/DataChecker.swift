@@ -38,9 +38,13 @@ struct DataChecker {
   /// Compressed blocks of regular files, inflated in parallel by `finish`.
   private var pending: [InflateJob] = []
 
-  init(context: CheckContext, verifyBlocks: Bool) {
+  /// Advanced by the compressed bytes inflated.
+  private let progress: ProgressCounter?
+
+  init(context: CheckContext, verifyBlocks: Bool, progress: ProgressCounter? = nil) {
     self.context = context
     self.verifyBlocks = verifyBlocks
+    self.progress = progress
     inflateBudget = 8 * context.view.count + (1 << 20)
   }
 
@@ -235,7 +239,9 @@ struct DataChecker {
     outcomes.initialize(repeating: .invalid)
     defer { outcomes.deallocate() }
     let threads = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-    let shared = InflateWork(view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads)
+    progress?.addTotals(bytes: jobs.reduce(0) { $0 + $1.length })
+    let shared = InflateWork(
+      view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads, progress: progress)
     ParallelRunner.run(count: jobs.count, threads: threads) { worker, index in shared.run(worker: worker, job: index) }
     for (job, outcome) in zip(jobs, outcomes) {
       switch outcome {
@@ -300,11 +306,13 @@ private final class InflateWork: @unchecked Sendable {
   let outcomes: UnsafeMutableBufferPointer<BlockDecompressor.Outcome>
   let decompressors: [BlockDecompressor]
   let scratch: [UnsafeMutableRawBufferPointer]
+  let progress: ProgressCounter?
 
   init(
     view: ByteView, jobs: [DataChecker.InflateJob], outcomes: UnsafeMutableBufferPointer<BlockDecompressor.Outcome>,
-    blockSize: Int, threads: Int
+    blockSize: Int, threads: Int, progress: ProgressCounter?
   ) {
+    self.progress = progress
     self.view = view
     self.jobs = jobs
     self.outcomes = outcomes
@@ -318,5 +326,6 @@ private final class InflateWork: @unchecked Sendable {
     let job = jobs[index]
     guard let source = try? view.slice(job.start, job.length) else { return }  // stays .invalid; checked when recorded
     outcomes[index] = decompressors[worker].inflate(source, into: scratch[worker])
+    progress?.addBytes(job.length)
   }
 }

@@ -18,7 +18,7 @@ struct TreeChecker {
   init(context: CheckContext, options: CheckOptions) {
     self.context = context
     self.options = options
-    data = DataChecker(context: context, verifyBlocks: options.verifyBlocks)
+    data = DataChecker(context: context, verifyBlocks: options.verifyBlocks, progress: options.progress)
   }
 
   /// A directory still to walk. Siblings share their parent's path; their own is made when walked.
@@ -90,8 +90,10 @@ struct TreeChecker {
     var names: Set<[UInt8]> = []
     var previous: [UInt8]?
     let sorted = context.superblock.flags.contains(.sortedDirectories)
+    options.progress?.addTotals(entries: entries.count)
     for entry in entries {
       entryCount += 1
+      options.progress?.addEntries()
       let childPath = DirectoryScanner.join(path, entry.name)
       checkName(entry, path: childPath, sink: &sink)
       if !names.insert(entry.name).inserted {

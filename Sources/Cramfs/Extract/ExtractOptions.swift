@@ -12,6 +12,9 @@ public struct ExtractOptions: Sendable, Hashable {
   /// Directory descriptors kept open at once; past it, queued files are written and finished
   /// directories closed.
   public var maxOpenDirectories: Int
+  /// Counts entries and file bytes written, for a progress display; nil counts nothing. Totals grow as the
+  /// tree is walked (before the file contents are written).
+  public var progress: ProgressCounter?
 
   /// The defaults: refuse a non-empty target, owners as root only, 2 threads, 1000 diagnostics, 1000 open directories.
   public init(

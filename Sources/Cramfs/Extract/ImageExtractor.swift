@@ -143,7 +143,10 @@ struct Extraction {
     if let problem { sink.add(problem) }
     var names: Set<[UInt8]> = []
     var subdirectories: [Int] = []
+    options.progress?.addTotals(entries: entries.count)
     for entry in entries {
+      // Files count when written (file pass); the rest when created here, or refused.
+      if entry.inode.fileType != .regular { options.progress?.addEntries() }
       if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
         sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
         continue
@@ -216,6 +219,7 @@ struct Extraction {
       return directories.count - 1
     case .regular:
       counts.files += 1
+      options.progress?.addTotals(bytes: Int(inode.size))
       files.append(FileJob(parent: parent, name: name, node: node, parentPath: parentPath))
       return nil
     case .symlink:
@@ -280,12 +284,17 @@ struct Extraction {
     let threads = max(1, options.threads)
     let results = Mutex<[(Int, [Diagnostic], Int)]>([])
     let buffers = (0..<threads).map { _ in WriteBuffer() }
+    let progress = options.progress
     // Largest first, so that no thread is left with a big file while the others have finished; the
     // reports are put back in walk order below.
     let order = jobs.indices.sorted { (jobs[$0].node.inode.size, $1) > (jobs[$1].node.inode.size, $0) }
     ParallelRunner.run(count: jobs.count, threads: threads) { worker, position in
       let index = order[position]
       let (problems, written) = FileWriter.write(jobs[index], image: image, preserveOwners: preserveOwners, buffer: buffers[worker])
+      if let progress {
+        progress.addBytes(Int(jobs[index].node.inode.size))
+        progress.addEntries()
+      }
       if !problems.isEmpty || written > 0 {
         results.withLock { $0.append((index, problems, written)) }
       }

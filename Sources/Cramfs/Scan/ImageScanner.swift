@@ -54,16 +54,21 @@ public struct FoundImage: Sendable, Hashable {
 ///     }
 public enum ImageScanner {
   /// Scans the file at `path` (memory-mapped).
-  public static func scan(path: String) throws(CramfsError) -> [FoundImage] {
-    scan(ImageStorage(mapping: try MappedFile(path: path)))
+  ///
+  /// - Parameter progress: advanced by the bytes searched (each byte order is one pass over the file) and
+  ///   the images found; nil counts nothing.
+  public static func scan(path: String, progress: ProgressCounter? = nil) throws(CramfsError) -> [FoundImage] {
+    scan(ImageStorage(mapping: try MappedFile(path: path)), progress: progress)
   }
 
   /// Scans the bytes held by `storage`.
-  public static func scan(_ storage: ImageStorage) -> [FoundImage] {
+  public static func scan(_ storage: ImageStorage, progress: ProgressCounter? = nil) -> [FoundImage] {
     let bytes = storage.bytes
     var found: [FoundImage] = []
-    for hit in magicPositions(in: bytes) {
+    progress?.addTotals(bytes: bytes.count * ByteOrder.allCases.count)
+    for hit in magicPositions(in: bytes, progress: progress) {
       guard let image = open(storage, superblockAt: hit) else { continue }
+      progress?.addEntries()
       var result = describe(image, storage: storage)
       result.enclosingOffset = found.last { $0.offset < result.offset && result.offset < $0.offset + $0.size }?.offset
       found.append(result)
@@ -72,19 +77,29 @@ public enum ImageScanner {
   }
 
   /// Every offset holding the magic in either byte order, in increasing order.
-  static func magicPositions(in bytes: UnsafeRawBufferPointer) -> [Int] {
-    guard let base = bytes.baseAddress, bytes.count >= 4 else { return [] }
+  static func magicPositions(in bytes: UnsafeRawBufferPointer, progress: ProgressCounter? = nil) -> [Int] {
+    guard let base = bytes.baseAddress, bytes.count >= 4 else {
+      progress?.addBytes(bytes.count * ByteOrder.allCases.count)
+      return []
+    }
     var positions: [Int] = []
     for order in ByteOrder.allCases {
       let pattern = order.encode(Superblock.magic)
       let first = withUnsafeBytes(of: pattern) { Int32($0[0]) }
       var start = 0
+      // Progress is reported per MiB, not per candidate (a candidate byte comes every few hundred bytes).
+      var reported = 0
       // memchr finds the candidates' first byte quickly; the other three are compared here.
       while start <= bytes.count - 4, let hit = memchr(base + start, first, bytes.count - 3 - start) {
         let position = base.distance(to: UnsafeRawPointer(hit))
         if bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self) == pattern { positions.append(position) }
         start = position + 1
+        if start - reported >= 1 << 20 {
+          progress?.addBytes(start - reported)
+          reported = start
+        }
       }
+      progress?.addBytes(bytes.count - reported)
     }
     return positions.sorted()
   }

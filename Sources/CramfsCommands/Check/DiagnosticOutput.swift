@@ -75,8 +75,14 @@ enum DiagnosticOutput {
 enum CheckRunner {
   /// Checks `path`; prints diagnostics (or JSON) and returns the exit status: 0 clean, 4 problems.
   /// Throws ``CramfsError`` when the file cannot be read (exit 8).
-  static func check(path: String, offset: Int, options: CheckOptions, json: Bool, quiet: Bool, tool: String) throws(CramfsError) -> Int32 {
-    let report = try ImageChecker.check(path: path, offset: offset, options: options)
+  static func check(
+    path: String, offset: Int, options: CheckOptions, json: Bool, quiet: Bool, tool: String, showsProgress: Bool = false
+  ) throws(CramfsError) -> Int32 {
+    let report = try ProgressDisplay.run(enabled: showsProgress, noun: "entries") { (progress) throws(CramfsError) in
+      var options = options
+      options.progress = progress
+      return try ImageChecker.check(path: path, offset: offset, options: options)
+    }
     if json {
       try FileOutput.standardOutput.write(DiagnosticOutput.json(report, image: path).rendered(pretty: true) + "\n")
     } else {
@@ -88,7 +94,8 @@ enum CheckRunner {
 
   /// Extracts `path` into `directory`; returns 0, 4 (problems in the image) or 8 (host failures).
   static func extract(
-    path: String, offset: Int, blockSize: Int?, directory: String, options: ExtractOptions, json: Bool, quiet: Bool, tool: String
+    path: String, offset: Int, blockSize: Int?, directory: String, options: ExtractOptions, json: Bool, quiet: Bool, tool: String,
+    showsProgress: Bool = false
   ) throws(CramfsError) -> Int32 {
     let image: CramfsImage
     do {
@@ -99,7 +106,11 @@ enum CheckRunner {
       return 4
     }
     try image.requireKnownBlockSize()
-    let report = try ImageExtractor.extract(image, to: directory, options: options)
+    let report = try ProgressDisplay.run(enabled: showsProgress, noun: "entries") { (progress) throws(CramfsError) in
+      var options = options
+      options.progress = progress
+      return try ImageExtractor.extract(image, to: directory, options: options)
+    }
     if json {
       try FileOutput.standardOutput.write(DiagnosticOutput.json(report, image: path, directory: directory).rendered(pretty: true) + "\n")
     } else {

@@ -85,3 +85,26 @@ func systemErrorDescription(_ code: Int32) -> String {
   guard let text = strerror(code) else { return "error \(code)" }
   return String(decoding: UnsafeRawBufferPointer(start: text, count: strlen(text)), as: UTF8.self)
 }
+
+extension FileOutput {
+  /// Writes `contents` to the file at `path`, created or truncated (mode 0666 minus the umask).
+  ///
+  /// - Throws: ``CramfsError/Code/io`` naming the file and the system's reason.
+  static func writeFile(_ path: String, contents: String) throws(CramfsError) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    guard descriptor >= 0 else {
+      throw CramfsError(.io, "cannot create \(path): \(systemErrorDescription(errno))", path: path)
+    }
+    let file = FileOutput(descriptor: descriptor, name: path)
+    do {
+      try file.write(contents)
+      try file.flush()
+    } catch {
+      close(descriptor)
+      throw error
+    }
+    guard close(descriptor) == 0 else {
+      throw CramfsError(.io, "cannot write \(path): \(systemErrorDescription(errno))", path: path)
+    }
+  }
+}

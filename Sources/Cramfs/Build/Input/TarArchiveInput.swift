@@ -55,6 +55,8 @@ public struct TarArchiveInput: ImageInput {
       do {
         try assembler.add(
           try Self.entry(header, path: entryPath, reader: reader, spill: spill, buffer: buffer, assembler: assembler))
+        options.progress?.addEntries()
+        options.progress?.addBytes(max(0, Int(archive_entry_size(header))))
       } catch {
         // Every message names the archive and the entry once.
         throw CramfsError(error.code, "\(reader.name): \(display): \(error.message)", path: display)

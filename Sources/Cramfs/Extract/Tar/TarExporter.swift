@@ -32,20 +32,25 @@ public enum TarExporter {
   /// A file destination is written through a temporary file beside it, renamed into place when complete,
   /// so no partial archive is left on error.
   ///
+  /// - Parameter progress: advanced by the entries and file bytes written; its totals are set first, from a
+  ///   walk of the directories. Nil counts nothing.
   /// - Throws: ``CramfsError`` naming the entry that cannot be read (a damaged image), or the I/O failure.
   @discardableResult
-  public static func export(_ image: CramfsImage, to destination: String?) throws(CramfsError) -> Report {
+  public static func export(_ image: CramfsImage, to destination: String?, progress: ProgressCounter? = nil)
+    throws(CramfsError) -> Report
+  {
     try image.requireKnownBlockSize()
+    if let progress { countTotals(of: image, into: progress) }
     guard let destination else {
       let writer = try ArchiveWriter(descriptor: 1, name: "standard output")
-      let report = try write(image, to: writer)
+      let report = try write(image, to: writer, progress: progress)
       try writer.close()
       return report
     }
     let output = try TarOutputFile(destination: destination)
     do {
       let writer = try ArchiveWriter(descriptor: output.descriptor, name: destination)
-      let report = try write(image, to: writer)
+      let report = try write(image, to: writer, progress: progress)
       try writer.close()
       try output.commit()
       return report
@@ -61,7 +66,21 @@ public enum TarExporter {
     var inode: Inode
   }
 
-  private static func write(_ image: CramfsImage, to writer: ArchiveWriter) throws(CramfsError) -> Report {
+  /// Entries and regular-file bytes of `image`, for the progress totals (metadata only: a damaged part
+  /// stops the count, and the export reports it).
+  private static func countTotals(of image: CramfsImage, into progress: ProgressCounter) {
+    var entries = 0
+    var bytes = 0
+    try? image.walkInImageOrder { (_, node) throws(CramfsError) in
+      entries += 1
+      if node.type == .regular { bytes += Int(node.inode.size) }
+    }
+    progress.addTotals(bytes: bytes, entries: entries)
+  }
+
+  private static func write(_ image: CramfsImage, to writer: ArchiveWriter, progress: ProgressCounter?)
+    throws(CramfsError) -> Report
+  {
     var report = Report()
     var firstFiles: [Int: FirstFile] = [:]
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
@@ -70,6 +89,9 @@ public enum TarExporter {
       try writeEntry(
         node, path: path.isEmpty ? Array("./".utf8) : path, image: image, writer: writer, buffer: buffer,
         firstFiles: &firstFiles, report: &report)
+      progress?.addEntries()
+      // A hard link writes no data, but its bytes count as done (the totals count every file).
+      if let progress, node.type == .regular { progress.addBytes(Int(node.inode.size)) }
     }
     return report
   }

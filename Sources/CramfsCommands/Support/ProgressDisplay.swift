@@ -1,0 +1,175 @@
+import ArgumentParser
+import Cramfs
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+private func rawWrite(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
+  #if canImport(Glibc)
+    Glibc.write(fd, pointer, count)
+  #else
+    Darwin.write(fd, pointer, count)
+  #endif
+}
+
+/// `--progress` / `--no-progress`: a progress line on standard error, by default only when it is a terminal.
+public struct ProgressOptions: ParsableArguments {
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Show a progress line on standard error (default: when it is a terminal and the command is not quiet).")
+  public var progress: Bool?
+
+  public init() {}
+
+  /// Whether to show progress: as asked, else when standard error is a terminal and `quiet` is false.
+  public func isEnabled(quiet: Bool = false) -> Bool {
+    progress ?? (!quiet && isatty(2) == 1)
+  }
+}
+
+/// Formats one progress line, e.g.
+/// `42%  48.3 MiB/115.0 MiB  1234/5678 files  52.1 MiB/s  0:02 left`.
+struct ProgressLine {
+  /// What the entries are called (`files`, `entries`, `images`).
+  var noun: String
+
+  /// The line for `snapshot`. The pace comes from the work done since `baseline` (the counters when the
+  /// totals became known), `elapsed` seconds ago; rate and time left appear once there is half a second of it.
+  func format(_ snapshot: ProgressCounter.Snapshot, baseline: ProgressCounter.Snapshot, elapsed: Double) -> String {
+    if snapshot == ProgressCounter.Snapshot() { return "preparing..." }
+    // Without totals the work is still being discovered (a build reading its input).
+    var fields = [snapshot.fraction.map { "\(Int($0 * 100))%" } ?? "reading"]
+    if snapshot.bytes > 0 || snapshot.totalBytes > 0 {
+      fields.append(
+        Self.bytes(snapshot.bytes) + (snapshot.totalBytes > 0 ? "/" + Self.bytes(snapshot.totalBytes) : ""))
+    }
+    fields.append(
+      "\(snapshot.entries)" + (snapshot.totalEntries > 0 ? "/\(snapshot.totalEntries)" : "") + " " + noun)
+    guard elapsed >= 0.5 else { return fields.joined(separator: "  ") }
+    let byteRate = Double(snapshot.bytes - baseline.bytes) / elapsed
+    let entryRate = Double(snapshot.entries - baseline.entries) / elapsed
+    // The rate of what moves: bytes, or entries while only they do (a check walking its directories).
+    fields.append(byteRate > 0 || entryRate <= 0 ? Self.bytes(Int(byteRate)) + "/s" : "\(Int(entryRate)) \(noun)/s")
+    // Time left at the pace so far: by bytes when their total is known, else by entries.
+    if snapshot.totalBytes > 0, byteRate > 0 {
+      fields.append(Self.duration(Double(max(0, snapshot.totalBytes - snapshot.bytes)) / byteRate) + " left")
+    } else if snapshot.totalEntries > 0, entryRate > 0 {
+      fields.append(Self.duration(Double(max(0, snapshot.totalEntries - snapshot.entries)) / entryRate) + " left")
+    }
+    return fields.joined(separator: "  ")
+  }
+
+  /// `512 B`, `12.3 KiB`, `115.0 MiB`, `2.1 GiB`.
+  static func bytes(_ count: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+      value /= 1024
+      unit += 1
+    }
+    if unit == 0 { return "\(count) B" }
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10) \(units[unit])"
+  }
+
+  /// `0:07`, `12:34`, `1:02:03`.
+  static func duration(_ seconds: Double) -> String {
+    let total = Int(min(seconds, 359_999).rounded(.up))
+    let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60)
+    let twoDigits = { (value: Int) in value < 10 ? "0\(value)" : "\(value)" }
+    return hours > 0 ? "\(hours):\(twoDigits(minutes)):\(twoDigits(secs))" : "\(minutes):\(twoDigits(secs))"
+  }
+}
+
+/// Draws a ``ProgressCounter`` on standard error a few times a second from a thread of its own, so the
+/// work never formats or writes: each draw is the line, clear-to-end-of-line and `\r`, so the next draw
+/// overwrites it; ``stop()`` clears the line.
+///
+/// Fields are guarded by `condition` (an `NSCondition`, since the thread must sleep with a timeout and
+/// wake at once on stop).
+final class ProgressDisplay: @unchecked Sendable {
+  /// Draws per second.
+  static let rate = 4.0
+  let counter = ProgressCounter()
+  private let line: ProgressLine
+  private let condition = NSCondition()
+  private var stopping = false
+  private var finished = false
+  /// When the totals became known (only the display thread touches it).
+  private var workStart: (time: ContinuousClock.Instant, counters: ProgressCounter.Snapshot)?
+
+  private init(noun: String) { line = ProgressLine(noun: noun) }
+
+  /// Runs `body` with a counter shown on standard error when `enabled` (with nil otherwise), and clears
+  /// the line before returning or throwing.
+  @discardableResult
+  static func run<T, E: Error>(
+    enabled: Bool, noun: String, _ body: (ProgressCounter?) throws(E) -> T
+  ) throws(E) -> T {
+    guard enabled else { return try body(nil) }
+    let display = ProgressDisplay(noun: noun)
+    display.startThread()
+    defer { display.stop() }
+    return try body(display.counter)
+  }
+
+  private func startThread() {
+    let thread = Thread { [self] in self.loop() }
+    thread.name = "cramfs-progress"
+    thread.start()
+  }
+
+  private func loop() {
+    // Drawn at least once, even when the work ends before the first tick.
+    var done = false
+    while !done {
+      draw()
+      condition.lock()
+      if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 1 / Self.rate)) }
+      done = stopping
+      condition.unlock()
+    }
+    write("\u{1B}[K")
+    condition.lock()
+    finished = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  private func draw() {
+    let snapshot = counter.snapshot()
+    // Rate and time left count from the first draw that knows a total: reading the input (a directory
+    // walk, an archive) before that is not the work being paced.
+    if workStart == nil && snapshot.fraction != nil { workStart = (.now, snapshot) }
+    let start = workStart ?? (.now, snapshot)
+    let elapsed = start.time.duration(to: .now)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    write(line.format(snapshot, baseline: start.counters, elapsed: seconds) + "\u{1B}[K\r")
+  }
+
+  /// Writes straight to descriptor 2 (not through ``FileOutput``, whose buffer is the main thread's).
+  private func write(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+      let count = bytes.withUnsafeBytes { rawWrite(2, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      // A display that cannot be written is no reason to fail the work.
+      guard count > 0 else { return }
+      bytes = bytes.dropFirst(count)
+    }
+  }
+
+  /// Stops the thread and waits until it has cleared the line.
+  func stop() {
+    condition.lock()
+    stopping = true
+    condition.broadcast()
+    while !finished { condition.wait() }
+    condition.unlock()
+  }
+}
