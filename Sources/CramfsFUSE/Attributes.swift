@@ -18,8 +18,7 @@ extension Stat {
     result.st_blocks = Int(truncatingIfNeeded: blocks512)
     result.st_blksize = blockSize
     if let device {
-      // glibc's makedev for 8-bit major and minor numbers.
-      result.st_rdev = UInt(device.major & 0xFFF) << 8 | UInt(device.minor & 0xFF)
+      result.st_rdev = UInt(truncatingIfNeeded: device.linuxDev)
     }
     return result
   }

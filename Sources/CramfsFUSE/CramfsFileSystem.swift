@@ -13,7 +13,7 @@ public final class CramfsFileSystem: Sendable {
   /// The root's node id (`FUSE_ROOT_ID`).
   public static let rootID: UInt64 = 1
   /// The longest name cramfs stores (`f_namemax`).
-  public static let maxNameLength = 252
+  public static let maxNameLength = Inode.maxNameLength
   /// Entries kept in cached listings before the listing cache starts over (bounds memory on hostile images).
   static let maxCachedEntries = 1 << 20
 

@@ -91,8 +91,9 @@ enum Operations {
     do {
       let node = try context.fileSystem.node(for: id)
       var target = try context.fileSystem.image.readlink(node)
-      // The kernel keeps a page minus one byte of a target, and stops at a NUL.
-      if target.count >= 4096 { target.removeLast(target.count - 4095) }
+      // The kernel keeps a page minus one byte of a target (and FUSE no more than PATH_MAX with its NUL).
+      let limit = min(Inode.maxSymlinkTargetLength(pageSize: context.fileSystem.image.blockSize), Int(PATH_MAX) - 1)
+      if target.count > limit { target.removeLast(target.count - limit) }
       target.append(0)
       target.withUnsafeBytes { bytes in
         _ = fuse_reply_readlink(request, bytes.baseAddress?.assumingMemoryBound(to: CChar.self))

@@ -118,12 +118,9 @@ public struct ImageSpaceMap: Sendable {
         case .compressed: claim(.compressed, location.start, location.end)
         case .directCompressed: claim(.compressed, location.start - 2, location.end)
         case .uncompressed: claim(.uncompressed, location.start, location.end)
-        case .directUncompressed: claim(.xipPages, location.start, location.end)
+        case .directUncompressed, .directUncompressedFullLastPage: claim(.xipPages, location.start, location.end)
         case .hole:
-          if pointer.isDirect && pointer.isUncompressed {
-            // A full-size direct last page (the file's size is a multiple of the page).
-            claim(.xipPages, location.start, location.start + blockSize)
-          } else if pointer.isDirect {
+          if pointer.isDirect {
             claim(.compressed, location.start - 2, location.start)
           } else {
             holes += 1
