@@ -238,7 +238,11 @@ public struct MakeOptions: ParsableArguments {
         options.progress = progress
         return try ImageBuilder.build(from: input, to: image, options: options)
       }
-      for warning in report.warnings { printToolWarning(warning.description, tool: tool) }
+      for warning in report.warnings {
+        // The library names no option; the read-bug guard's is --no-read-bug-guard.
+        let hint = warning.kind == .readBugGuard ? " (--no-read-bug-guard)" : ""
+        printToolWarning(warning.description + hint, tool: tool)
+      }
       if verbose {
         print(
           "\(image): \(report.imageSize) bytes, \(report.entries) entries, \(report.blocks) blocks, "

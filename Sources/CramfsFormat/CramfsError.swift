@@ -41,6 +41,10 @@ public struct CramfsError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let ambiguousBlockSize = Code("ambiguousBlockSize")
     /// Extraction refused to write outside its target directory.
     public static let unsafePath = Code("unsafePath")
+    /// The extraction target exists and is not empty, and overwriting was not asked for.
+    public static let targetNotEmpty = Code("targetNotEmpty")
+    /// A build produced warnings and was asked to treat them as errors.
+    public static let warningsAreErrors = Code("warningsAreErrors")
   }
 
   public var code: Code

@@ -67,8 +67,8 @@ public enum ImageBuilder {
     report.warnings += XIPSelector.unmatchedELF(tree: tree, requests: xipRequests, options: options)
     if options.warningsAreErrors, let first = report.warnings.first {
       throw CramfsError(
-        .limitExceeded,
-        "\(first.description) (and \(report.warnings.count - 1) more warnings; errors with -E)",
+        .warningsAreErrors,
+        "\(first.description) (and \(report.warnings.count - 1) more warnings, treated as errors)",
         path: first.path)
     }
     let layout = try ImageLayout.plan(

@@ -209,7 +209,7 @@ private struct DataAreaWriter {
             kind: .readBugGuard, path: path,
             message:
               "last page stored non-direct (not mapped directly) because the kernel's read() returns zeros "
-              + "for a full-size direct last page; --no-read-bug-guard maps it on fixed kernels"))
+              + "for a full-size direct last page; turning the read-bug guard off maps it on fixed kernels"))
       }
     } else {
       try buffer.patch(encode(pointers), at: table)

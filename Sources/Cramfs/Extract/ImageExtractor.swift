@@ -40,7 +40,7 @@ public enum ImageExtractor {
     }
     if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
       close(root)
-      throw CramfsError(.io, "\(directory) exists and is not empty (use --force to extract into it)", path: directory)
+      throw CramfsError(.targetNotEmpty, "\(directory) exists and is not empty", path: directory)
     }
     var extraction = Extraction(image: image, options: options, rootDescriptor: root, rootCreated: created)
     extraction.createTree()

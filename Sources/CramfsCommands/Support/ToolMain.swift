@@ -113,8 +113,13 @@ extension CramfsError {
   var toolDescription: String {
     var copy = self
     if let path, message.contains(path) { copy.path = nil }
-    // The library cannot name the option; the tools can.
-    return copy.description + (code == .ambiguousBlockSize ? ": give --block-size" : "")
+    // The library cannot name the options; the tools can.
+    switch code {
+    case .ambiguousBlockSize: return copy.description + ": give --block-size"
+    case .targetNotEmpty: return copy.description + " (use --force to extract into it)"
+    case .warningsAreErrors: return copy.description + " (-E)"
+    default: return copy.description
+    }
   }
 }
 
