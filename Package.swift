@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
   name: "swift-cramfs",
-  platforms: [.macOS(.v15)],
+  // Linux only: the library maps files with userfaultfd, creates files with O_TMPFILE and reads Linux
+  // device numbers; nothing is built or tested on other systems, so none is declared.
   products: [
     .library(name: "Cramfs", targets: ["Cramfs", "CramfsFormat"]),
     .executable(name: "cramfs", targets: ["cramfs"]),
