@@ -33,7 +33,7 @@ extension CramfsCommand {
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerWrite * image.blockSize, alignment: 16)
       defer { buffer.deallocate() }
       for path in paths {
-        let node = try image.resolveFollowingLinks(path)
+        let node = try image.lookup(path, followingLinks: true)
         guard node.type == .regular else {
           let what = node.type == .directory ? "is a directory" : "is not a regular file (\(node.type?.description ?? "unknown type"))"
           throw CramfsError(.wrongType, "\(path): \(what)", path: path)

@@ -137,25 +137,42 @@ public final class CramfsImage: Sendable {
     return nodes
   }
 
-  /// Looks up a path inside the image (`/a/b`, `a/b`; `/` or empty is the root). Symlinks are not followed.
+  /// Looks up a path inside the image (`/a/b`, `a/b`; `/` or empty is the root).
   ///
-  /// - Throws: ``CramfsError/Code/notFound`` naming the path when a component is missing.
-  public func lookup(_ path: String) throws(CramfsError) -> Node {
+  /// - Parameter followingLinks: follow symlinks, as `open(2)` on a mounted image would (the last
+  ///   component's too); otherwise a symlink is returned as itself and only directories are entered.
+  /// - Throws: ``CramfsError/Code/notFound`` naming the path when a component is missing (or a link loops).
+  public func lookup(_ path: String, followingLinks: Bool = false) throws(CramfsError) -> Node {
+    var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
     var stack: [Node] = [root]
-    for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+    var hops = 0
+    while let component = pending.popLast() {
       if component == "." { continue }
       if component == ".." {
         if stack.count > 1 { stack.removeLast() }
         continue
       }
-      guard let current = stack.last, current.type == .directory else {
+      let current = stack[stack.count - 1]
+      guard current.type == .directory else {
         throw CramfsError(.notFound, "\(path): not a directory on the way", path: path)
       }
       let wanted = Array(component.utf8)
       guard let child = try children(of: current).first(where: { $0.name == wanted }) else {
         throw CramfsError(.notFound, "\(path): no such file or directory in the image", path: path)
       }
-      stack.append(child)
+      guard followingLinks, child.type == .symlink else {
+        stack.append(child)
+        continue
+      }
+      // As the kernel's path walk: a target is resolved inside the image (an absolute one from its root),
+      // and at most 40 links are followed.
+      hops += 1
+      guard hops <= 40 else {
+        throw CramfsError(.notFound, "\(path): too many levels of symbolic links", path: path)
+      }
+      let target = String(decoding: try readlink(child), as: UTF8.self)
+      if target.hasPrefix("/") { stack = [root] }
+      pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
     }
     return stack[stack.count - 1]
   }
