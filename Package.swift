@@ -14,6 +14,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    // `swift package generate-documentation --target Cramfs` (the DocC catalog in Sources/Cramfs/Cramfs.docc).
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
   targets: [
     // The on-disk format: value types, constants, encode/decode. No I/O, no Foundation, no zlib.

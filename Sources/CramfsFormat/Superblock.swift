@@ -189,7 +189,8 @@ extension Superblock {
   /// with the CRC field itself taken as zero, as `mkfs.cramfs` computes it and the checkers verify it.
   ///
   /// - Parameters:
-  ///   - bytes: the file or buffer holding the image; the superblock at `start`.
+  ///   - bytes: the file or buffer holding the image.
+  ///   - start: where the superblock is in `bytes` (0, or 512 after a pad).
   ///   - update: one CRC-32 step, `update(crc, bytes)` (the format target has no CRC code of its own).
   /// - Returns: nil when `size` does not cover the superblock or reaches past `bytes`.
   public func expectedCRC(

@@ -4,7 +4,7 @@
   import Darwin
 #endif
 
-/// What ``ImageBuilder/build(from:to:options:)`` makes, and how.
+/// What ``ImageBuilder`` makes, and how.
 ///
 /// The defaults make a classic image that every kernel reads: 4096-byte blocks, host byte order,
 /// no pad, no holes, libdeflate at ``defaultLibdeflateLevel``.
@@ -88,7 +88,7 @@ public struct BuildOptions: Sendable {
 
   /// Checks the values a caller can get wrong.
   ///
-  /// - Throws: ``CramfsError/Code/invalidArgument`` naming the bad option.
+  /// - Throws: `CramfsError/Code/invalidArgument` naming the bad option.
   public func validate() throws(CramfsError) {
     guard BlockSizes.buildable.contains(blockSize) else {
       throw CramfsError(

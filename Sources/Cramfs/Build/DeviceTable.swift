@@ -91,8 +91,10 @@ public struct DeviceTable: Sendable, Hashable {
 
   /// Parses table text.
   ///
-  /// - Parameter source: the table's name in messages (`source:line: problem`).
-  /// - Throws: ``CramfsError/Code/invalidArgument`` naming the source, the line number and the problem
+  /// - Parameters:
+  ///   - text: the table, one entry per line (`#` comments and blank lines skipped).
+  ///   - source: the table's name in messages (`source:line: problem`).
+  /// - Throws: `CramfsError/Code/invalidArgument` naming the source, the line number and the problem
   ///   (unknown type, bad number, too few or too many columns, a relative name).
   public init<C: Collection>(parsing text: C, source: String) throws(CramfsError)
   where C.Element == UInt8 {
@@ -113,7 +115,7 @@ public struct DeviceTable: Sendable, Hashable {
 
   /// Reads and parses the table at `path`.
   ///
-  /// - Throws: ``CramfsError/Code/io`` when the file cannot be read, and what ``init(parsing:source:)`` throws.
+  /// - Throws: `CramfsError/Code/io` when the file cannot be read, and what ``init(parsing:source:)`` throws.
   public init(contentsOf path: String) throws(CramfsError) {
     let bytes = try Self.readFile(path)
     try self.init(parsing: bytes, source: path)

@@ -19,7 +19,7 @@
 public enum ImageBuilder {
   /// Builds the image of `directory` at `image`.
   ///
-  /// - Throws: ``CramfsError`` naming the path for anything that would lose data (see ``SourceTree/scan(_:options:)``),
+  /// - Throws: `CramfsError` naming the path for anything that would lose data (see ``SourceTree/scan(_:options:)``),
   ///   for data or directories that would start at or past 256 MiB, for unreadable files, and for warnings when
   ///   ``BuildOptions/warningsAreErrors`` is set. Nothing is left at `image` on error.
   @discardableResult
@@ -34,8 +34,9 @@ public enum ImageBuilder {
   ///
   ///     try ImageBuilder.build(from: TarArchiveInput(path: "rootfs.tar.gz"), to: "rootfs.cramfs", options: options)
   ///
-  /// - Throws: what `input` throws for entries the format cannot hold (naming the entry), and what
-  ///   ``build(from:to:options:)`` throws. Nothing is left at `image` on error.
+  /// - Throws: what `input` throws for entries the format cannot hold (naming the entry), and
+  ///   `CramfsError` for a limit of the format, a file that changed or cannot be read, or an image that
+  ///   cannot be written. Nothing is left at `image` on error.
   @discardableResult
   public static func build(from input: any ImageInput, to image: String, options: BuildOptions)
     throws(CramfsError)

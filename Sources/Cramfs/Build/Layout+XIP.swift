@@ -222,7 +222,7 @@ extension ImageLayout {
 public enum XIPSelector {
   /// The XIP requests for `tree`, keyed by the entry that owns the data (duplicates resolved).
   ///
-  /// - Throws: ``CramfsError/Code/io`` when a file cannot be read to look for an ELF header.
+  /// - Throws: `CramfsError/Code/io` when a file cannot be read to look for an ELF header.
   public static func select(tree: SourceTree, duplicateOf: [Int?], options: BuildOptions)
     throws(CramfsError) -> [Int: XIPRequest]
   {

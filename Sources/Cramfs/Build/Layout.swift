@@ -1,7 +1,7 @@
-/// How the blocks of one run are encoded before ``ImageWriter`` places them.
+/// How the blocks of one run are encoded before `ImageWriter` places them.
 ///
 /// Items without XIP blocks are one `packed` run: their blocks follow their pointer table back to back
-/// with classic (end) pointers. Items with XIP blocks (see ``BlockSlot``) add `stored` runs (verbatim:
+/// with classic (end) pointers. Items with XIP blocks (see `BlockSlot`) add `stored` runs (verbatim:
 /// the page-aligned, contiguous direct + uncompressed blocks of the XIP area, and read-bug guard pages)
 /// and `directCompressed` blocks (the first compressed block after an XIP block).
 public enum BlockEncoding: Hashable, Sendable {
@@ -31,7 +31,7 @@ public struct DataItem: Hashable, Sendable {
 /// Where everything goes, decided before any data is compressed.
 ///
 /// Pure: computed from the scanned tree, the duplicate map and the options. What depends on compressed
-/// sizes (each item's pointer table offset) is decided by ``ImageWriter`` as it writes the data area.
+/// sizes (each item's pointer table offset) is decided by `ImageWriter` as it writes the data area.
 public struct ImageLayout: Sendable {
   public var blockSize: Int
   /// 0, or 512 with a pad.
@@ -64,9 +64,14 @@ public struct ImageLayout: Sendable {
 
   /// Places the directory area and orders the data.
   ///
-  /// - Throws: ``CramfsError/Code/limitExceeded`` naming the directory when its entries exceed
+  /// - Throws: `CramfsError/Code/limitExceeded` naming the directory when its entries exceed
   ///   2^24 − 1 bytes or would start at or past 256 MiB.
-  /// - Parameter xipRequests: for each entry whose data has XIP blocks, which (see ``XIPSelector``).
+  /// - Parameters:
+  ///   - tree: the entries, in pre-order.
+  ///   - duplicateOf: for each entry, the earlier entry whose data it shares, or nil.
+  ///   - options: block size, pad, holes and the other layout options.
+  ///   - insertedFileSize: bytes of the file inserted after the superblock (`-i`), or 0.
+  ///   - xipRequests: for each entry whose data has XIP blocks, which (see ``XIPSelector``).
   public static func plan(
     tree: SourceTree, duplicateOf: [Int?], options: BuildOptions, insertedFileSize: Int,
     xipRequests: [Int: XIPRequest] = [:]

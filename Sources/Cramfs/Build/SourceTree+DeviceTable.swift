@@ -20,9 +20,9 @@ extension SourceTree {
   /// host entries. New entries go where the scan would have put them (children sorted by bytes, entries in
   /// pre-order), so the image is the one built from a tree holding those entries for real.
   ///
-  /// - Throws: ``CramfsError`` whose message starts with `table:line:`: ``CramfsError/Code/notFound`` for
-  ///   a missing parent or `f` file, ``CramfsError/Code/wrongType`` for a type clash or a parent that is
-  ///   not a directory, ``CramfsError/Code/limitExceeded`` for a series name over 252 bytes. The tree is
+  /// - Throws: `CramfsError` whose message starts with `table:line:`: `CramfsError/Code/notFound` for
+  ///   a missing parent or `f` file, `CramfsError/Code/wrongType` for a type clash or a parent that is
+  ///   not a directory, `CramfsError/Code/limitExceeded` for a series name over 252 bytes. The tree is
   ///   unchanged on error.
   public mutating func apply(_ table: DeviceTable) throws(CramfsError) {
     var copy = self

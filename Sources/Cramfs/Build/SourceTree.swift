@@ -48,8 +48,8 @@ public struct SourceTree: Sendable {
 
   /// Reads the tree at `directory` (following a symlink for the root itself, as `mkfs.cramfs` does).
   ///
-  /// - Throws: ``CramfsError/Code/limitExceeded`` for what the format cannot hold (a name over 252 bytes,
-  ///   a file over 16 MiB − 1, a symlink target of a block or more), ``CramfsError/Code/io`` for
+  /// - Throws: `CramfsError/Code/limitExceeded` for what the format cannot hold (a name over 252 bytes,
+  ///   a file over 16 MiB − 1, a symlink target of a block or more), `CramfsError/Code/io` for
   ///   what cannot be read; both name the path.
   public static func scan(_ directory: String, options: BuildOptions) throws(CramfsError)
     -> SourceTree

@@ -34,7 +34,7 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
     self.path = path
   }
 
-  /// A diagnostic from a ``CramfsError``, keeping its offset and path.
+  /// A diagnostic from a `CramfsError`, keeping its offset and path.
   public init(_ severity: Severity = .error, code: String, error: CramfsError, path: String? = nil) {
     self.init(severity, code, error.message, offset: error.offset, path: error.path ?? path)
   }

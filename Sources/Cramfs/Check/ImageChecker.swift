@@ -25,7 +25,7 @@ public enum ImageChecker {
 
   /// Checks the image file at `path`, starting `offset` bytes into it.
   ///
-  /// - Throws: ``CramfsError`` with code `io` only when the file cannot be read; everything wrong with
+  /// - Throws: `CramfsError` with code `io` only when the file cannot be read; everything wrong with
   ///   its content is a diagnostic in the report.
   public static func check(path: String, offset: Int = 0, options: CheckOptions = CheckOptions()) throws(CramfsError) -> CheckReport {
     let mapping = try MappedFile(path: path, readingAll: true)

@@ -33,7 +33,7 @@ public enum TreeComparison {
 
   /// Every path that differs, in path order (name bytes).
   ///
-  /// - Throws: ``CramfsError`` when a file's content cannot be read.
+  /// - Throws: `CramfsError` when a file's content cannot be read.
   public static func compare(_ first: SourceTree, _ second: SourceTree) throws(CramfsError) -> [Difference] {
     let a = byPath(first)
     let b = byPath(second)

@@ -106,7 +106,7 @@ public final class BlockDecompressor {
 
   /// Inflates the zlib stream in `input` into `output`; returns the number of bytes produced.
   ///
-  /// - Throws: ``CramfsError/Code/compression`` when the stream is invalid or inflates to more than
+  /// - Throws: `CramfsError/Code/compression` when the stream is invalid or inflates to more than
   ///   `output.count` bytes.
   public func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
     switch inflate(input, into: output) {

@@ -22,7 +22,7 @@ import Synchronization
 public enum ImageExtractor {
   /// Extracts the whole image into `directory`, which is created if missing.
   ///
-  /// - Throws: ``CramfsError`` when the target cannot be created or opened, or is not empty and
+  /// - Throws: `CramfsError` when the target cannot be created or opened, or is not empty and
   ///   ``ExtractOptions/overwrite`` is off. Problems with entries are diagnostics in the report.
   public static func extract(_ image: CramfsImage, to directory: String, options: ExtractOptions = ExtractOptions()) throws(CramfsError)
     -> ExtractReport

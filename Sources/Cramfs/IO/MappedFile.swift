@@ -14,9 +14,11 @@ public final class MappedFile: @unchecked Sendable {
 
   /// Maps the file at `path`.
   ///
-  /// - Parameter readingAll: the caller will read the whole file (a check, an extraction): its pages are
-  ///   mapped at once (`MAP_POPULATE`), which costs far less than a fault per page on tmpfs.
-  /// - Throws: ``CramfsError/Code/io`` naming the path and the system's reason.
+  /// - Parameters:
+  ///   - path: the file (or block device) to map.
+  ///   - readingAll: the caller will read the whole file (a check, an extraction): its pages are
+  ///     mapped at once (`MAP_POPULATE`), which costs far less than a fault per page on tmpfs.
+  /// - Throws: `CramfsError/Code/io` naming the path and the system's reason.
   public init(path: String, readingAll: Bool = false) throws(CramfsError) {
     self.path = path
     let fd: FileDescriptor

@@ -66,9 +66,11 @@ public final class FileMapping: @unchecked Sendable {
   /// Maps the regular file `node` of `image`.
   ///
   /// - Parameters:
+  ///   - image: the image the file is in.
+  ///   - node: the file (a non-empty regular file).
   ///   - writable: a private, copy-on-write mapping instead of a read-only one.
   ///   - lazy: fill non-direct pages on first touch (`userfaultfd`) when the system allows it.
-  /// - Throws: ``CramfsError/Code/wrongType`` for anything but a non-empty regular file, an I/O error if the
+  /// - Throws: `CramfsError/Code/wrongType` for anything but a non-empty regular file, an I/O error if the
   ///   memory cannot be mapped, a decoding error if an eager fill meets a corrupt block.
   public init(image: CramfsImage, node: Node, writable: Bool = false, lazy: Bool = true) throws(CramfsError) {
     guard node.type == .regular, node.inode.size > 0 else {

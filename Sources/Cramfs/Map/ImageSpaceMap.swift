@@ -65,7 +65,7 @@ public struct ImageSpaceMap: Sendable {
 
   /// Maps `image`.
   ///
-  /// - Throws: ``CramfsError`` when a directory or pointer table cannot be read (a damaged image).
+  /// - Throws: `CramfsError` when a directory or pointer table cannot be read (a damaged image).
   public init(image: CramfsImage) throws(CramfsError) {
     let geometry = image.geometry
     let superblock = image.superblock

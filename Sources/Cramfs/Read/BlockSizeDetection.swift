@@ -1,7 +1,7 @@
 /// How an image's block size was established, and how sure that is.
 ///
 /// The format does not record the block size (the target's page size), so a reader either is given it or
-/// infers it from the data: for each candidate size, ``BlockSizeDetector`` lays every file's pointer
+/// infers it from the data: for each candidate size, `BlockSizeDetector` lays every file's pointer
 /// table and blocks out as the kernel would and counts what does not fit. Exactly one consistent
 /// candidate is a detection; several consistent candidates are harmless only when every file reads the
 /// same under each of them.

@@ -25,9 +25,9 @@ extension CramfsImage {
   ///
   /// Reads what the data really is: a direct uncompressed last block of a file whose size is a multiple
   /// of the block size is returned in full (mmap shows it so), although the kernel's `read()` returns zeros
-  /// for it (``BlockKind/directUncompressedFullLastPage``; ``BlockKind/readsAsZeros`` says what `read()` gives).
+  /// for it (`BlockKind/directUncompressedFullLastPage`; `BlockKind/readsAsZeros` says what `read()` gives).
   ///
-  /// - Throws: ``CramfsError/Code/compression`` if the block does not inflate to exactly its length.
+  /// - Throws: `CramfsError/Code/compression` if the block does not inflate to exactly its length.
   public func readBlock(_ node: Node, block index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) -> Int {
     try readBlock(node, block: index, at: try location(of: node, block: index), into: buffer)
   }

@@ -3,7 +3,7 @@ extension CramfsImage {
   /// directory's entries together, the directories taken depth first in name order (the order of the
   /// directory area itself). Paths are name bytes joined by `/`, without a leading `/` (names need not be
   /// UTF-8). Iterative, and each directory's entries are read once, so a directory loop in a corrupt image
-  /// ends with ``CramfsError/Code/corrupted`` instead of running forever.
+  /// ends with `CramfsError/Code/corrupted` instead of running forever.
   public func walkInImageOrder(_ visit: (_ path: [UInt8], _ node: Node) throws(CramfsError) -> Void) throws(CramfsError) {
     try visit([], root)
     var pending: [(Node, [UInt8])] = [(root, [])]

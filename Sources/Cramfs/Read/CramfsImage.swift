@@ -6,7 +6,7 @@
 ///
 /// Either byte order, with or without the 512-byte pad, every block kind. The block size (the page size of
 /// the target) is not recorded in an image: it is detected from the data unless given.
-/// Immutable and `Sendable`: many threads may read at once. Corrupt input throws ``CramfsError`` naming
+/// Immutable and `Sendable`: many threads may read at once. Corrupt input throws `CramfsError` naming
 /// what is wrong and where; nothing reads outside the image.
 public final class CramfsImage: Sendable {
   public let storage: ImageStorage
@@ -30,6 +30,7 @@ public final class CramfsImage: Sendable {
   /// Opens the image file at `path` (memory-mapped).
   ///
   /// - Parameters:
+  ///   - path: the image file (or a file holding one at `offset`).
   ///   - blockSize: the block size if known; detected when nil.
   ///   - offset: where the image starts inside the file (for an image inside a flash dump).
   ///   - readingAll: the caller will read every file (see ``MappedFile/init(path:readingAll:)``).
@@ -80,7 +81,7 @@ public final class CramfsImage: Sendable {
   /// (extraction, a mount). In a damaged image, only the files whose reading depends on it refuse
   /// (``requireKnownBlockSize(for:)``), so that the rest can be saved.
   ///
-  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` naming the sizes that fit the data.
+  /// - Throws: `CramfsError/Code/ambiguousBlockSize` naming the sizes that fit the data.
   public func requireKnownBlockSize() throws(CramfsError) {
     let detection = blockSizeDetection
     guard detection.method == .undecided, !detection.isDamaged else { return }
@@ -93,7 +94,7 @@ public final class CramfsImage: Sendable {
   /// Throws unless `node`'s data reads the same whatever the true block size is, or the block size is
   /// known (given, or detected).
   ///
-  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` naming the sizes that fit the data.
+  /// - Throws: `CramfsError/Code/ambiguousBlockSize` naming the sizes that fit the data.
   public func requireKnownBlockSize(for node: Node) throws(CramfsError) {
     let detection = blockSizeDetection
     guard Int(node.inode.size) > detection.unambiguousFileSize else { return }
@@ -113,7 +114,7 @@ public final class CramfsImage: Sendable {
 
   /// The entries of `directory`, in image order.
   ///
-  /// - Throws: ``CramfsError/Code/wrongType`` if `directory` is not a directory; a decoding error if an
+  /// - Throws: `CramfsError/Code/wrongType` if `directory` is not a directory; a decoding error if an
   ///   entry is malformed or runs past the directory's size.
   public func children(of directory: Node) throws(CramfsError) -> [Node] {
     guard directory.type == .directory else {
@@ -139,9 +140,11 @@ public final class CramfsImage: Sendable {
 
   /// Looks up a path inside the image (`/a/b`, `a/b`; `/` or empty is the root).
   ///
-  /// - Parameter followingLinks: follow symlinks, as `open(2)` on a mounted image would (the last
-  ///   component's too); otherwise a symlink is returned as itself and only directories are entered.
-  /// - Throws: ``CramfsError/Code/notFound`` naming the path when a component is missing (or a link loops).
+  /// - Parameters:
+  ///   - path: the path, absolute or relative to the root.
+  ///   - followingLinks: follow symlinks, as `open(2)` on a mounted image would (the last
+  ///     component's too); otherwise a symlink is returned as itself and only directories are entered.
+  /// - Throws: `CramfsError/Code/notFound` naming the path when a component is missing (or a link loops).
   public func lookup(_ path: String, followingLinks: Bool = false) throws(CramfsError) -> Node {
     var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
     var stack: [Node] = [root]
@@ -179,7 +182,7 @@ public final class CramfsImage: Sendable {
 
   /// Every entry below the root, depth first in image order, with its path (`/a/b`).
   ///
-  /// Stops with ``CramfsError/Code/corrupted`` if a directory's entries are reached twice (an offset loop);
+  /// Stops with `CramfsError/Code/corrupted` if a directory's entries are reached twice (an offset loop);
   /// rethrows what `visit` throws.
   public func walk(_ visit: (String, Node) throws -> Void) throws {
     var seen: Set<Int> = []

@@ -55,8 +55,10 @@ public struct FoundImage: Sendable, Hashable {
 public enum ImageScanner {
   /// Scans the file at `path` (memory-mapped).
   ///
-  /// - Parameter progress: advanced by the bytes searched (each byte order is one pass over the file) and
-  ///   the images found; nil counts nothing.
+  /// - Parameters:
+  ///   - path: the file to search (a flash dump, a firmware update).
+  ///   - progress: advanced by the bytes searched (each byte order is one pass over the file) and
+  ///     the images found; nil counts nothing.
   public static func scan(path: String, progress: ProgressCounter? = nil) throws(CramfsError) -> [FoundImage] {
     scan(ImageStorage(mapping: try MappedFile(path: path)), progress: progress)
   }

@@ -74,8 +74,10 @@ public struct XIPReport: Sendable, Codable {
 public enum XIPAnalysis {
   /// Analyses every regular file of `image` for a whole-file, read-only mapping.
   ///
-  /// - Parameter physicalBase: the physical address the image starts at (the MTD window); the kernel
-  ///   requires the first direct page's physical address to be page aligned.
+  /// - Parameters:
+  ///   - image: the image.
+  ///   - physicalBase: the physical address the image starts at (the MTD window); the kernel
+  ///     requires the first direct page's physical address to be page aligned.
   public static func analyze(_ image: CramfsImage, physicalBase: UInt64 = 0) throws -> XIPReport {
     var files: [XIPFileReport] = []
     try image.walk { path, node in
@@ -87,7 +89,7 @@ public enum XIPAnalysis {
 
   /// The verdict for one regular file.
   ///
-  /// - Throws: ``CramfsError/Code/ambiguousBlockSize`` when the image's data fits several page sizes
+  /// - Throws: `CramfsError/Code/ambiguousBlockSize` when the image's data fits several page sizes
   ///   (``BlockSizeDetection/alternatives``) and the verdict differs between them.
   public static func analyze(_ node: Node, path: String, in image: CramfsImage, physicalBase: UInt64 = 0) throws(CramfsError) -> XIPFileReport {
     let verdict = try predict(node, path: path, in: image, physicalBase: physicalBase)

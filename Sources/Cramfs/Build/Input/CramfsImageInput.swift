@@ -22,7 +22,7 @@ public struct CramfsImageInput: ImageInput {
     self.blockSize = blockSize
   }
 
-  /// - Throws: ``CramfsError`` for an image that cannot be read (naming the entry), or whose block size
+  /// - Throws: `CramfsError` for an image that cannot be read (naming the entry), or whose block size
   ///   its data does not decide (give ``blockSize``).
   public func readTree(options: BuildOptions, scratchDirectory: String) throws(CramfsError)
     -> SourceTree

@@ -10,9 +10,11 @@ public protocol ImageInput {
   /// Reads every entry into a tree, checking what the format cannot hold (names over 252 bytes, files of
   /// 16 MiB or more, symlink targets of a block or more).
   ///
-  /// - Parameter scratchDirectory: the directory the image is written to; an input that must keep data
-  ///   aside (a tar stream) puts its temporary file there, never anywhere else.
-  /// - Throws: ``CramfsError`` naming the entry.
+  /// - Parameters:
+  ///   - options: the build's options (owners squashed or forced, the block size for the symlink limit).
+  ///   - scratchDirectory: the directory the image is written to; an input that must keep data
+  ///     aside (a tar stream) puts its temporary file there, never anywhere else.
+  /// - Throws: `CramfsError` naming the entry.
   func readTree(options: BuildOptions, scratchDirectory: String) throws(CramfsError) -> SourceTree
 }
 

@@ -12,7 +12,7 @@ public enum ImageInputs {
   ///
   /// With an `imageOffset`, the argument must be a file holding a cramfs image at that offset.
   ///
-  /// - Throws: ``CramfsError/Code/io`` when `argument` cannot be found or read.
+  /// - Throws: `CramfsError/Code/io` when `argument` cannot be found or read.
   public static func detect(_ argument: String, imageOffset: Int = 0) throws(CramfsError) -> any ImageInput {
     if imageOffset != 0 { return CramfsImageInput(path: argument, offset: imageOffset) }
     if argument == "-" { return TarArchiveInput(path: nil) }

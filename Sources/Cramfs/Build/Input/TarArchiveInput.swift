@@ -22,7 +22,7 @@ public struct TarArchiveInput: ImageInput {
   /// The archive at `path`, or standard input when it is nil.
   public init(path: String?) { self.path = path }
 
-  /// - Throws: ``CramfsError`` naming the archive and the entry for a `..` component, an entry type the
+  /// - Throws: `CramfsError` naming the archive and the entry for a `..` component, an entry type the
   ///   format cannot hold, a file of 16 MiB or more, a name over 252 bytes, a hard link to an entry not
   ///   before it, or a truncated or corrupt archive.
   public func readTree(options: BuildOptions, scratchDirectory: String) throws(CramfsError)

@@ -33,8 +33,8 @@ public struct TreeAssembler {
 
   /// The image path of `path` split into components, without empty and `.` components.
   ///
-  /// - Throws: ``CramfsError/Code/invalidArgument`` for a `..` component,
-  ///   ``CramfsError/Code/limitExceeded`` for a component over 252 bytes.
+  /// - Throws: `CramfsError/Code/invalidArgument` for a `..` component,
+  ///   `CramfsError/Code/limitExceeded` for a component over 252 bytes.
   public static func components(of path: [UInt8]) throws(CramfsError) -> [[UInt8]] {
     // Linux's PATH_MAX: no program could open a longer path, and it keeps what each entry costs small
     // whatever an archive claims.
@@ -67,9 +67,9 @@ public struct TreeAssembler {
 
   /// Adds `input`, or replaces the entry already at its path.
   ///
-  /// Error messages do not name the entry (the caller knows how to show it); ``CramfsError/path`` does.
+  /// Error messages do not name the entry (the caller knows how to show it); `CramfsError/path` does.
   ///
-  /// - Throws: ``CramfsError`` naming the entry for a `..` component, a name over 252 bytes, a file of
+  /// - Throws: `CramfsError` naming the entry for a `..` component, a name over 252 bytes, a file of
   ///   16 MiB or more, a symlink target of a block or more, a non-directory used as a parent, and
   ///   (for the root) a type other than directory.
   public mutating func add(_ input: InputEntry) throws(CramfsError) {
@@ -191,7 +191,7 @@ public struct TreeAssembler {
 
   /// Adds a new entry's directory bytes (inode and padded name) to the total.
   ///
-  /// - Throws: ``CramfsError/Code/limitExceeded`` once the entries could not start below 256 MiB.
+  /// - Throws: `CramfsError/Code/limitExceeded` once the entries could not start below 256 MiB.
   private mutating func countEntry(named name: [UInt8], display: String) throws(CramfsError) {
     directoryBytes += Inode.encodedSize + (name.count + 3) & ~3
     guard directoryBytes < Inode.offsetLimit else {

@@ -32,9 +32,12 @@ public enum TarExporter {
   /// A file destination is written through a temporary file beside it, renamed into place when complete,
   /// so no partial archive is left on error.
   ///
-  /// - Parameter progress: advanced by the entries and file bytes written; its totals are set first, from a
-  ///   walk of the directories. Nil counts nothing.
-  /// - Throws: ``CramfsError`` naming the entry that cannot be read (a damaged image), or the I/O failure.
+  /// - Parameters:
+  ///   - image: the image to archive.
+  ///   - destination: the archive's path, or nil for standard output.
+  ///   - progress: advanced by the entries and file bytes written; its totals are set first, from a
+  ///     walk of the directories. Nil counts nothing.
+  /// - Throws: `CramfsError` naming the entry that cannot be read (a damaged image), or the I/O failure.
   @discardableResult
   public static func export(_ image: CramfsImage, to destination: String?, progress: ProgressCounter? = nil)
     throws(CramfsError) -> Report
