@@ -96,7 +96,7 @@ public struct BlockLocation: Hashable, Sendable {
   /// except the file's last, which is `fileSize % blockSize`; when the size is an exact multiple, that last
   /// block is a full page the kernel's `read()` returns as zeros (``BlockKind/directUncompressedFullLastPage``).
   /// Lengths above the kernel's limits throw ``CramfsError/Code/corrupted``.
-  public static func locate(
+  package static func locate(
     block index: Int, tableOffset: Int, fileSize: Int, blockSize: Int, in view: ByteView
   ) throws(CramfsError) -> BlockLocation {
     let blockCount = (fileSize + blockSize - 1) / blockSize

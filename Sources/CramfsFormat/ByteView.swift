@@ -3,7 +3,7 @@
 /// Every access is checked against the view's length, and a failed check throws
 /// ``CramfsError/Code/outOfBounds`` instead of trapping: this is what lets the reader walk corrupt
 /// images safely. The view does not own its memory; the owner (a mapped file, an array) must outlive it.
-public struct ByteView: @unchecked Sendable {
+package struct ByteView: @unchecked Sendable {
   public let bytes: UnsafeRawBufferPointer
   public let byteOrder: ByteOrder
 
@@ -55,7 +55,7 @@ public struct ByteView: @unchecked Sendable {
 }
 
 /// Appends values in a given byte order to a growing byte array.
-public struct ByteWriter: Sendable {
+package struct ByteWriter: Sendable {
   public var bytes: [UInt8]
   public let byteOrder: ByteOrder
 

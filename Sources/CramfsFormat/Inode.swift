@@ -54,7 +54,7 @@ public struct Inode: Hashable, Sendable {
 
 extension Inode {
   /// Decodes the inode at `offset`. Only checks that 12 bytes are there; the rules are applied elsewhere.
-  public init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
+  package init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
     try view.checkRange(offset, Inode.encodedSize, "an inode")
     let w0 = try view.uint32(at: offset)
     let w1 = try view.uint32(at: offset + 4)
@@ -101,7 +101,7 @@ extension Inode {
     }
   }
 
-  public func encode(into writer: inout ByteWriter) {
+  package func encode(into writer: inout ByteWriter) {
     let (w0, w1, w2) = words(byteOrder: writer.byteOrder)
     writer.append(w0)
     writer.append(w1)
@@ -139,7 +139,7 @@ public struct DirectoryEntry: Hashable, Sendable {
 
   /// Decodes the entry at `offset`: inode, then `namelen * 4` bytes of name with trailing NULs
   /// stripped (as the kernel does). Throws if the name is empty after stripping.
-  public init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
+  package init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
     let inode = try Inode(decoding: view, at: offset)
     let nameBytes = try view.slice(offset + Inode.encodedSize, inode.nameByteCount, "a name")
     var length = nameBytes.count

@@ -113,7 +113,7 @@ public struct Superblock: Hashable, Sendable {
 
 extension Superblock {
   /// Decodes the superblock at `offset`. Checks the magic and that 76 bytes are there, nothing else.
-  public init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
+  package init(decoding view: ByteView, at offset: Int) throws(CramfsError) {
     try view.checkRange(offset, Superblock.encodedSize, "the superblock")
     let magic = try view.uint32(at: offset)
     guard magic == Superblock.magic else {
@@ -131,7 +131,7 @@ extension Superblock {
   }
 
   /// Appends the 76 encoded bytes.
-  public func encode(into writer: inout ByteWriter) {
+  package func encode(into writer: inout ByteWriter) {
     writer.append(Superblock.magic)
     writer.append(size)
     writer.append(flags.rawValue)
@@ -211,7 +211,7 @@ extension Superblock {
   /// (`FSID_VERSION_2` and a size that covers the superblock), or all of `full` for old images, whose
   /// extent is measured from their data. A `size` past the end of `full` is not extended (the image is
   /// truncated; readers of the missing part fail with an out-of-bounds error).
-  public func boundedView(of full: ByteView, superblockAt start: Int) -> ByteView {
+  package func boundedView(of full: ByteView, superblockAt start: Int) -> ByteView {
     guard flags.contains(.fsidVersion2), Int(size) >= start + Self.encodedSize else { return full }
     return full.prefix(Int(size))
   }

@@ -13,7 +13,7 @@ struct EncodedBlock: Sendable {
 /// without blocks (an item whose blocks are all in the XIP area) is one job of length 0.
 struct BlockJob: Sendable {
   var sequence: Int
-  /// Index in ``ImageLayout/runs``.
+  /// Index in `ImageLayout/runs`.
   var run: Int
   var item: Int
   var firstBlock: Int

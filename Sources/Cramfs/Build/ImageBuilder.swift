@@ -7,7 +7,7 @@
 /// Builds cramfs images from host directory trees.
 ///
 /// The pipeline: scan (``SourceTree``, `lstat`) → apply the device table, if any → deduplicate (same type, mode and owner only) →
-/// choose XIP blocks (``XIPSelector``) → plan (``ImageLayout``, pure) → compress blocks on all cores → write in order to a temporary file →
+/// choose XIP blocks (`XIPSelector`) → plan (`ImageLayout`, pure) → compress blocks on all cores → write in order to a temporary file →
 /// rename into place.
 ///
 ///     let report = try ImageBuilder.build(from: "rootfs", to: "rootfs.cramfs", options: BuildOptions())

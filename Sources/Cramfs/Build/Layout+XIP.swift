@@ -5,7 +5,7 @@
 #endif
 
 /// Which blocks of one stored file should be direct + uncompressed (execute in place).
-public struct XIPRequest: Hashable, Sendable {
+package struct XIPRequest: Hashable, Sendable {
   /// The file's path in the image (with a leading `/`), for reports.
   public var path: String
   /// For each block: store it direct + uncompressed.
@@ -219,7 +219,7 @@ extension ImageLayout {
 
 /// Decides which files get XIP blocks: `--xip` patterns on image paths (whole files) and `-X` on ELF
 /// program headers (read-only `PT_LOAD` segments).
-public enum XIPSelector {
+package enum XIPSelector {
   /// The XIP requests for `tree`, keyed by the entry that owns the data (duplicates resolved).
   ///
   /// - Throws: `CramfsError/Code/io` when a file cannot be read to look for an ELF header.

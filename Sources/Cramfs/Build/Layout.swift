@@ -4,7 +4,7 @@
 /// with classic (end) pointers. Items with XIP blocks (see `BlockSlot`) add `stored` runs (verbatim:
 /// the page-aligned, contiguous direct + uncompressed blocks of the XIP area, and read-bug guard pages)
 /// and `directCompressed` blocks (the first compressed block after an XIP block).
-public enum BlockEncoding: Hashable, Sendable {
+package enum BlockEncoding: Hashable, Sendable {
   /// Deflate each block. With `holes`, an all-zero block becomes a zero-length block; with
   /// `storeIncompressible`, a block whose stream is not shorter than the block is stored verbatim
   /// (classic pointer with the `UNCOMPRESSED` flag).
@@ -17,7 +17,7 @@ public enum BlockEncoding: Hashable, Sendable {
 }
 
 /// One file or symlink whose data is stored in the image, in data-area order.
-public struct DataItem: Hashable, Sendable {
+package struct DataItem: Hashable, Sendable {
   /// Index in ``SourceTree/entries``.
   public var entry: Int
   /// Bytes of data (file length or symlink target length), > 0.
@@ -32,7 +32,7 @@ public struct DataItem: Hashable, Sendable {
 ///
 /// Pure: computed from the scanned tree, the duplicate map and the options. What depends on compressed
 /// sizes (each item's pointer table offset) is decided by `ImageWriter` as it writes the data area.
-public struct ImageLayout: Sendable {
+package struct ImageLayout: Sendable {
   public var blockSize: Int
   /// 0, or 512 with a pad.
   public var superblockOffset: Int
@@ -71,7 +71,7 @@ public struct ImageLayout: Sendable {
   ///   - duplicateOf: for each entry, the earlier entry whose data it shares, or nil.
   ///   - options: block size, pad, holes and the other layout options.
   ///   - insertedFileSize: bytes of the file inserted after the superblock (`-i`), or 0.
-  ///   - xipRequests: for each entry whose data has XIP blocks, which (see ``XIPSelector``).
+  ///   - xipRequests: for each entry whose data has XIP blocks, which (see `XIPSelector`).
   public static func plan(
     tree: SourceTree, duplicateOf: [Int?], options: BuildOptions, insertedFileSize: Int,
     xipRequests: [Int: XIPRequest] = [:]

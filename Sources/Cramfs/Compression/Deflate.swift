@@ -12,7 +12,7 @@ public enum DeflateImplementation: String, Sendable, CaseIterable {
 /// Compresses blocks into zlib streams (RFC 1950), the format every compressed cramfs block uses.
 ///
 /// Not thread-safe: each task owns one (codec state cannot be shared).
-public final class BlockCompressor {
+package final class BlockCompressor {
   public let implementation: DeflateImplementation
   public let level: Int
   private let libdeflate: OpaquePointer?
@@ -70,7 +70,7 @@ public final class BlockCompressor {
 }
 
 /// Inflates zlib streams. Not thread-safe: one per thread or task.
-public final class BlockDecompressor {
+package final class BlockDecompressor {
   private let decompressor: OpaquePointer
 
   public init() {
@@ -127,6 +127,6 @@ public final class BlockDecompressor {
 }
 
 /// CRC-32 as zlib's `crc32` computes it (the superblock's `fsid.crc`).
-public func crc32Checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+package func crc32Checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
   libdeflate_crc32(crc, bytes.baseAddress, bytes.count)
 }

@@ -1,6 +1,6 @@
 /// Memory that holds a whole image and stays put while any reader uses it: a mapped file, or
 /// a private copy of caller-supplied bytes.
-public final class ImageStorage: @unchecked Sendable {
+package final class ImageStorage: @unchecked Sendable {
   public let bytes: UnsafeRawBufferPointer
   /// Keeps a mapping alive, when the bytes come from one.
   private let mapping: MappedFile?

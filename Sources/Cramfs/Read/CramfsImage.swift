@@ -9,9 +9,9 @@
 /// Immutable and `Sendable`: many threads may read at once. Corrupt input throws `CramfsError` naming
 /// what is wrong and where; nothing reads outside the image.
 public final class CramfsImage: Sendable {
-  public let storage: ImageStorage
+  package let storage: ImageStorage
   /// The image's bytes, bounded by the superblock's `size` (when valid) and the file's length.
-  public let view: ByteView
+  package let view: ByteView
   public let geometry: ImageGeometry
   public let superblock: Superblock
   /// Bytes per block (= the target's page size).
@@ -44,7 +44,7 @@ public final class CramfsImage: Sendable {
     try self.init(storage: ImageStorage(copying: bytes), blockSize: blockSize, offset: 0)
   }
 
-  public init(storage: ImageStorage, blockSize: Int? = nil, offset: Int = 0) throws(CramfsError) {
+  package init(storage: ImageStorage, blockSize: Int? = nil, offset: Int = 0) throws(CramfsError) {
     guard offset >= 0, offset <= storage.bytes.count else {
       throw CramfsError(.invalidArgument, "offset \(offset) is past the end of the file (\(storage.bytes.count) bytes)")
     }

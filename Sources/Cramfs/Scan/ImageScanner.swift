@@ -64,7 +64,7 @@ public enum ImageScanner {
   }
 
   /// Scans the bytes held by `storage`.
-  public static func scan(_ storage: ImageStorage, progress: ProgressCounter? = nil) -> [FoundImage] {
+  package static func scan(_ storage: ImageStorage, progress: ProgressCounter? = nil) -> [FoundImage] {
     let bytes = storage.bytes
     var found: [FoundImage] = []
     progress?.addTotals(bytes: bytes.count * ByteOrder.allCases.count)
