@@ -42,7 +42,7 @@ let package = Package(
     .target(
       name: "CramfsCommands",
       dependencies: [
-        "Cramfs", "CCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Cramfs", "CCrypto", "CCramfsShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .target(name: "CramfsFUSE", condition: .when(platforms: [.linux])),
       ]),
     .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),

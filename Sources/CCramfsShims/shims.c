@@ -101,3 +101,9 @@ int CCramfsShims_link_tmpfile(int fd, const char *path) {
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
   return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
 }
+
+int CCramfsShims_terminal_columns(int fd) {
+  struct winsize size;
+  if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}

@@ -38,4 +38,8 @@ int CCramfsShims_open_tmpfile(const char *directory);
 /// (-EEXIST when `path` exists).
 int CCramfsShims_link_tmpfile(int fd, const char *path);
 
+/// The width in columns of the terminal on `fd` (TIOCGWINSZ), or 0 when it is not a terminal or does
+/// not say (ioctl is variadic, so Swift cannot call it).
+int CCramfsShims_terminal_columns(int fd);
+
 #endif

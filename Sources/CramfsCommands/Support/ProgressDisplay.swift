@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCramfsShims
 import Cramfs
 import Foundation
 
@@ -149,7 +150,12 @@ final class ProgressDisplay: @unchecked Sendable {
     let start = workStart ?? (.now, snapshot)
     let elapsed = start.time.duration(to: .now)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    write(line.format(snapshot, baseline: start.counters, elapsed: seconds) + "\u{1B}[K\r")
+    var text = line.format(snapshot, baseline: start.counters, elapsed: seconds)
+    // A line longer than the terminal would wrap, and `\r` would then leave the wrapped part behind at
+    // every draw: cut it to the width (the text is ASCII), asked each time since a window can be resized.
+    let columns = Int(CCramfsShims_terminal_columns(2))
+    if columns > 1 && text.utf8.count >= columns { text = String(text.prefix(columns - 1)) }
+    write(text + "\u{1B}[K\r")
   }
 
   /// Writes straight to descriptor 2 (not through ``FileOutput``, whose buffer is the main thread's).
