@@ -8,11 +8,17 @@ let package = Package(
   products: [
     .executable(name: "FuzzRead", targets: ["FuzzRead"]),
     .executable(name: "FuzzCheck", targets: ["FuzzCheck"]),
+    .executable(name: "FuzzDeviceTable", targets: ["FuzzDeviceTable"]),
+    .executable(name: "FuzzTar", targets: ["FuzzTar"]),
+    .executable(name: "FuzzRoundTrip", targets: ["FuzzRoundTrip"]),
   ],
   dependencies: [.package(name: "swift-cramfs", path: "..")],
   targets: [
     .target(name: "FuzzSupport"),
     .executableTarget(name: "FuzzRead", dependencies: ["FuzzSupport", .product(name: "Cramfs", package: "swift-cramfs")]),
     .executableTarget(name: "FuzzCheck", dependencies: ["FuzzSupport", .product(name: "Cramfs", package: "swift-cramfs")]),
+    .executableTarget(name: "FuzzDeviceTable", dependencies: ["FuzzSupport", .product(name: "Cramfs", package: "swift-cramfs")]),
+    .executableTarget(name: "FuzzTar", dependencies: ["FuzzSupport", .product(name: "Cramfs", package: "swift-cramfs")]),
+    .executableTarget(name: "FuzzRoundTrip", dependencies: ["FuzzSupport", .product(name: "Cramfs", package: "swift-cramfs")]),
   ]
 )
