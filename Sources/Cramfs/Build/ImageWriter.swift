@@ -192,7 +192,8 @@ private struct DataAreaWriter {
     guard let (itemIndex, table) = current else { return }
     current = nil
     let item = layout.dataItems[itemIndex]
-    let path = tree.path(of: item.entry, parents: parents)
+    // Only a warning or the verbose log needs the path: built on demand, not for every item.
+    let path = { [tree, parents] in tree.path(of: item.entry, parents: parents) }
     var storedBytes = buffer.position - table
     if let plan = item.xip {
       pending[itemIndex] = (table, pointers)
@@ -202,7 +203,7 @@ private struct DataAreaWriter {
         report.readBugGuardFiles.append(plan.path)
         report.warnings.append(
           BuildWarning(
-            kind: .readBugGuard, path: path,
+            kind: .readBugGuard, path: path(),
             message:
               "last page stored non-direct (not mapped directly) because the kernel's read() returns zeros "
               + "for a full-size direct last page; turning the read-bug guard off maps it on fixed kernels"))
@@ -212,7 +213,7 @@ private struct DataAreaWriter {
     }
     packedEnd = buffer.position
     try buffer.appendZeros((4 - buffer.position % 4) % 4)
-    options.log?(ImageWriter.sizeChangeLine(stored: storedBytes, original: item.size, path: path))
+    if let log = options.log { log(ImageWriter.sizeChangeLine(stored: storedBytes, original: item.size, path: path())) }
   }
 
   private mutating func startArea(report: inout BuildReport) throws(CramfsError) {
