@@ -29,6 +29,7 @@ enum FileWriter {
   static func writeSparse(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, blockSize: Int) -> Bool {
     var runStart: Int?
     var offset = 0
+    var dataEnd = 0
     while offset <= bytes.count {
       let end = min(offset + blockSize, bytes.count)
       let isData = offset < bytes.count && !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
@@ -38,12 +39,14 @@ enum FileWriter {
         guard HostDirectory.writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), at: start) else {
           return false
         }
+        dataEnd = offset
         runStart = nil
       }
       if offset == bytes.count { break }
       offset = end
     }
-    return ftruncate(fd, off_t(bytes.count)) == 0
+    // Only a file ending in a hole needs its size set (a truncate costs as much as a small write).
+    return dataEnd == bytes.count || ftruncate(fd, off_t(bytes.count)) == 0
   }
 
   static func write(_ job: Extraction.FileJob, image: CramfsImage, preserveOwners: Bool, buffer: WriteBuffer) -> ([Diagnostic], Int) {
