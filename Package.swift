@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "CramfsFUSE", condition: .when(platforms: [.linux])),
       ]),
     .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),
-    .executableTarget(name: "mkcramfs", dependencies: ["CramfsCommands"]),
+    .executableTarget(name: "mkcramfs", dependencies: ["Cramfs", "CramfsCommands"]),
     .executableTarget(name: "cramfsck", dependencies: ["CramfsCommands"]),
     // Helpers used only by tests: tree generators, seeded RNG, process runner.
     .target(name: "CramfsTestSupport", dependencies: ["Cramfs"], path: "Tests/CramfsTestSupport"),

@@ -143,7 +143,7 @@ public enum CramfsckCommand {
       return 0
     }
     if options.version {
-      try? FileOutput.standardOutput.write("cramfsck (swift-cramfs)\n")
+      try? FileOutput.standardOutput.write("cramfsck (swift-cramfs) \(swiftCramfsVersion)\n")
       FileOutput.standardOutput.flushIgnoringErrors()
       return 0
     }
