@@ -150,7 +150,7 @@ struct XIPLayoutTests {
     #expect(try checkErrors(scratch.image, blockSize: blockSize) == [])
     let checked = try ImageChecker.check(
       path: scratch.image, options: CheckOptions(blockSize: blockSize))
-    let zeroWarnings = checked.warnings.filter { $0.code == "direct-last-block-reads-as-zeros" }
+    let zeroWarnings = checked.warnings.filter { $0.code == .directLastBlockReadsAsZeros }
     #expect(zeroWarnings.count == (guardOn ? 0 : sizes.filter { $0 % blockSize == 0 }.count))
     #expect(try measuredXIPPadding(image) == report.xipPaddingBytes)
   }

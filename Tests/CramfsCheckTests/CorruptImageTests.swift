@@ -7,7 +7,7 @@ import Testing
 struct CorruptCase: Sendable, CustomTestStringConvertible {
   var name: String
   /// Any of these codes satisfies the case.
-  var codes: Set<String>
+  var codes: Set<Diagnostic.Code>
   var severity: Diagnostic.Severity = .error
   /// Whether the CRC is left stale (otherwise it is recomputed, so only structural checks can see the fault).
   var staleCRC = false
@@ -15,12 +15,12 @@ struct CorruptCase: Sendable, CustomTestStringConvertible {
   var testDescription: String { name }
 
   /// A case made by changing the base image, CRC recomputed.
-  static func mutate(_ name: String, _ codes: Set<String>, severity: Diagnostic.Severity = .error, _ change: @escaping @Sendable (inout HandImage) -> Void) -> CorruptCase {
+  static func mutate(_ name: String, _ codes: Set<Diagnostic.Code>, severity: Diagnostic.Severity = .error, _ change: @escaping @Sendable (inout HandImage) -> Void) -> CorruptCase {
     CorruptCase(name: name, codes: codes, severity: severity) { order in Fixtures.base(order).mutated(change) }
   }
 
   /// A case built from its own entries.
-  static func build(_ name: String, _ codes: Set<String>, flags: SuperblockFlags = [.fsidVersion2, .sortedDirectories], _ entries: [HandEntry]) -> CorruptCase {
+  static func build(_ name: String, _ codes: Set<Diagnostic.Code>, flags: SuperblockFlags = [.fsidVersion2, .sortedDirectories], _ entries: [HandEntry]) -> CorruptCase {
     CorruptCase(name: name, codes: codes) { order in HandImage(entries, order: order, flags: flags).bytes }
   }
 }
@@ -30,131 +30,131 @@ enum CorruptCases {
 
   static let all: [CorruptCase] = [
     // Superblock.
-    CorruptCase(name: "wrong magic", codes: ["bad-magic"]) { order in
+    CorruptCase(name: "wrong magic", codes: [.badMagic]) { order in
       var bytes = Fixtures.base(order).bytes
       bytes[0] ^= 0xFF
       return bytes
     },
-    CorruptCase(name: "shorter than a superblock", codes: ["truncated"]) { order in Array(Fixtures.base(order).bytes.prefix(60)) },
-    CorruptCase(name: "stale CRC", codes: ["crc-mismatch"], staleCRC: true) { order in
+    CorruptCase(name: "shorter than a superblock", codes: [.truncated]) { order in Array(Fixtures.base(order).bytes.prefix(60)) },
+    CorruptCase(name: "stale CRC", codes: [.crcMismatch], staleCRC: true) { order in
       var bytes = Fixtures.base(order).bytes
       bytes[33] ^= 0x10
       return bytes
     },
-    CorruptCase(name: "flipped data byte, stale CRC", codes: ["crc-mismatch"], staleCRC: true) { order in
+    CorruptCase(name: "flipped data byte, stale CRC", codes: [.crcMismatch], staleCRC: true) { order in
       var bytes = Fixtures.base(order).bytes
       bytes[bytes.count - 1] ^= 0x01
       return bytes
     },
-    .mutate("unknown flags", ["unsupported-flags"]) { $0.setWord($0.word(at: 8) | 0x1000, at: 8) },
-    .mutate("bad signature", ["bad-signature"]) { $0.bytes[16] = UInt8(ascii: "X") },
-    .mutate("size smaller than the superblock", ["bad-size"]) { $0.setWord(40, at: 4) },
-    CorruptCase(name: "size past the end of the file", codes: ["truncated"]) { order in
+    .mutate("unknown flags", [.unsupportedFlags]) { $0.setWord($0.word(at: 8) | 0x1000, at: 8) },
+    .mutate("bad signature", [.badSignature]) { $0.bytes[16] = UInt8(ascii: "X") },
+    .mutate("size smaller than the superblock", [.badSize]) { $0.setWord(40, at: 4) },
+    CorruptCase(name: "size past the end of the file", codes: [.truncated]) { order in
       var image = Fixtures.base(order)
       image.setWord(UInt32(image.bytes.count + 4096), at: 4)
       return image.bytes
     },
-    .mutate("zero file count", ["zero-file-count"]) { $0.setWord(0, at: 44) },
-    .mutate("root is a file", ["root-not-directory"]) { $0.updateInode(at: 64) { $0.mode = 0o100644 } },
-    .mutate("bad root offset", ["bad-root-offset"]) { $0.updateInode(at: 64) { $0.offsetWords += 3 } },
-    .mutate("file count disagrees", ["fsid-files-mismatch"], severity: .warning) { $0.setWord(99, at: 44) },
-    .mutate("block count disagrees", ["fsid-blocks-mismatch"], severity: .warning) { $0.setWord(1, at: 40) },
+    .mutate("zero file count", [.zeroFileCount]) { $0.setWord(0, at: 44) },
+    .mutate("root is a file", [.rootNotDirectory]) { $0.updateInode(at: 64) { $0.mode = 0o100644 } },
+    .mutate("bad root offset", [.badRootOffset]) { $0.updateInode(at: 64) { $0.offsetWords += 3 } },
+    .mutate("file count disagrees", [.fsidFilesMismatch], severity: .warning) { $0.setWord(99, at: 44) },
+    .mutate("block count disagrees", [.fsidBlocksMismatch], severity: .warning) { $0.setWord(1, at: 40) },
     // Directories.
-    .mutate("directory past the end", ["directory-out-of-range"]) { image in
+    .mutate("directory past the end", [.directoryOutOfRange]) { image in
       let end = image.bytes.count
       image.updateInode(at: image.inodeOffsets["/d-sub"]!) { $0.offsetWords = UInt32(end + 64) / 4 }
     },
-    .mutate("directory points at its parent's entries", ["directory-loop"]) { image in
+    .mutate("directory points at its parent's entries", [.directoryLoop]) { image in
       image.updateInode(at: image.inodeOffsets["/d-sub/deeper"]!) { $0.offsetWords = UInt32(Superblock.encodedSize / 4) }
     },
-    .mutate("directory points at its own entries", ["directory-loop"]) { image in
+    .mutate("directory points at its own entries", [.directoryLoop]) { image in
       let own = image.directoryOffsets["/d-sub"]!
       image.updateInode(at: image.inodeOffsets["/d-sub/deeper"]!) { $0.offsetWords = UInt32(own / 4) }
     },
-    .mutate("directory entries shared with a file", ["directory-file-overlap"]) { image in
+    .mutate("directory entries shared with a file", [.directoryFileOverlap]) { image in
       let entries = image.directoryOffsets["/d-sub"]!
       image.updateInode(at: image.inodeOffsets["/a-small"]!) { $0.offsetWords = UInt32(entries / 4) }
     },
-    .mutate("directory size runs into the next directory", ["entry-past-directory-end", "directory-overlap"]) { image in
+    .mutate("directory size runs into the next directory", [.entryPastDirectoryEnd, .directoryOverlap]) { image in
       image.updateInode(at: image.inodeOffsets["/d-sub"]!) { $0.size += 4 }
     },
-    .mutate("gap between directories and data", ["directory-data-gap"]) { image in
+    .mutate("gap between directories and data", [.directoryDataGap]) { image in
       image.updateInode(at: image.inodeOffsets["/d-sub/deeper"]!) { $0.size = 0 }
     },
-    .mutate("zero offset with a size", ["zero-offset"]) { image in
+    .mutate("zero offset with a size", [.zeroOffset]) { image in
       image.updateInode(at: image.inodeOffsets["/a-small"]!) { $0.offsetWords = 0 }
     },
     // Names and order.
-    .build("empty name", ["empty-name"], [.raw([], mode: 0o100644, content: [1]), ok]),
-    .build("all-NUL name", ["empty-name"], [.raw([0, 0, 0, 0], mode: 0o100644, content: [1]), ok]),
-    .build("name '..'", ["dot-name"], [.raw(Array("..".utf8), mode: 0o040755, children: [ok]), ok]),
-    .build("name '.'", ["dot-name"], [.raw(Array(".".utf8), mode: 0o100644, content: [1]), ok]),
-    .build("name with a slash", ["slash-in-name"], [.raw(Array("a/b".utf8), mode: 0o100644, content: [1]), ok]),
-    .build("name with NUL inside", ["nul-in-name"], [.raw([0x61, 0, 0x62], mode: 0o100644, content: [1]), ok]),
-    .build("name with four NULs of padding", ["bad-name-padding"], [.raw([0x61, 0, 0, 0, 0, 0, 0, 0], mode: 0o100644, content: [1]), ok]),
-    .build("unsorted entries", ["unsorted-entries"], [.file("b", [1]), .file("a", [2])]),
-    .build("duplicate names", ["duplicate-name"], [.file("a", [1]), .file("a", [2])]),
-    .build("unsorted by unsigned bytes", ["unsorted-entries"], [.raw([0xC3, 0xA9], mode: 0o100644, content: [1]), .file("z", [2])]),
+    .build("empty name", [.emptyName], [.raw([], mode: 0o100644, content: [1]), ok]),
+    .build("all-NUL name", [.emptyName], [.raw([0, 0, 0, 0], mode: 0o100644, content: [1]), ok]),
+    .build("name '..'", [.dotName], [.raw(Array("..".utf8), mode: 0o040755, children: [ok]), ok]),
+    .build("name '.'", [.dotName], [.raw(Array(".".utf8), mode: 0o100644, content: [1]), ok]),
+    .build("name with a slash", [.slashInName], [.raw(Array("a/b".utf8), mode: 0o100644, content: [1]), ok]),
+    .build("name with NUL inside", [.nulInName], [.raw([0x61, 0, 0x62], mode: 0o100644, content: [1]), ok]),
+    .build("name with four NULs of padding", [.badNamePadding], [.raw([0x61, 0, 0, 0, 0, 0, 0, 0], mode: 0o100644, content: [1]), ok]),
+    .build("unsorted entries", [.unsortedEntries], [.file("b", [1]), .file("a", [2])]),
+    .build("duplicate names", [.duplicateName], [.file("a", [1]), .file("a", [2])]),
+    .build("unsorted by unsigned bytes", [.unsortedEntries], [.raw([0xC3, 0xA9], mode: 0o100644, content: [1]), .file("z", [2])]),
     // Entry types.
-    .mutate("bogus mode", ["bad-mode"]) { image in
+    .mutate("bogus mode", [.badMode]) { image in
       image.updateInode(at: image.inodeOffsets["/a-small"]!) { $0.mode = 0o170644 }
     },
-    .mutate("device with an offset", ["special-with-offset"]) { image in
+    .mutate("device with an offset", [.specialWithOffset]) { image in
       image.updateInode(at: image.inodeOffsets["/c-dev"]!) { $0.offsetWords = 19 }
     },
-    .mutate("fifo with a size", ["special-with-size"]) { image in
+    .mutate("fifo with a size", [.specialWithSize]) { image in
       image.updateInode(at: image.inodeOffsets["/f-fifo"]!) { $0.size = 5 }
     },
-    .build("symlink target with NUL", ["nul-in-symlink"], [.raw(Array("l".utf8), mode: 0o120777, content: [0x61, 0, 0x62]), ok]),
-    .build("symlink longer than a page", ["symlink-too-long"], [.symlink("l", String(repeating: "x/", count: 2100)), ok]),
-    .mutate("empty symlink", ["empty-symlink"]) { image in
+    .build("symlink target with NUL", [.nulInSymlink], [.raw(Array("l".utf8), mode: 0o120777, content: [0x61, 0, 0x62]), ok]),
+    .build("symlink longer than a page", [.symlinkTooLong], [.symlink("l", String(repeating: "x/", count: 2100)), ok]),
+    .mutate("empty symlink", [.emptySymlink]) { image in
       image.updateInode(at: image.inodeOffsets["/g-link"]!) { $0.size = 0 }
     },
     // Pointer tables and blocks.
-    .mutate("pointer table past the end", ["pointer-table-out-of-range"]) { image in
+    .mutate("pointer table past the end", [.pointerTableOutOfRange]) { image in
       let end = image.bytes.count
       image.updateInode(at: image.inodeOffsets["/b-two-blocks"]!) { $0.offsetWords = UInt32(end - 4) / 4 }
     },
-    .mutate("block longer than two blocks", ["bad-block-length"]) { image in
+    .mutate("block longer than two blocks", [.badBlockLength]) { image in
       let table = image.tableOffsets["/e-random"]!
       image.setWord(UInt32(table + 4 + 2 * 4096 + 4), at: table)
     },
-    .mutate("block ends before it starts", ["bad-block-length"]) { image in
+    .mutate("block ends before it starts", [.badBlockLength]) { image in
       let table = image.tableOffsets["/b-two-blocks"]!
       image.setWord(image.word(at: table + 4) + 8, at: table)
     },
-    .mutate("block past the superblock size", ["block-out-of-range"]) { image in
+    .mutate("block past the superblock size", [.blockOutOfRange]) { image in
       let (start, _) = image.blocks["/e-random"]![0]
       image.setWord(UInt32(start + 8), at: 4)
     },
-    .mutate("pointer flags without EXT_BLOCK_POINTERS", ["pointer-flags-without-ext"]) { image in
+    .mutate("pointer flags without EXT_BLOCK_POINTERS", [.pointerFlagsWithoutExt]) { image in
       let table = image.tableOffsets["/e-random"]!
       image.setWord(image.word(at: table) | 1 << 31, at: table)
     },
-    .mutate("corrupt deflate data", ["decompression-failed", "bad-block-length"]) { image in
+    .mutate("corrupt deflate data", [.decompressionFailed, .badBlockLength]) { image in
       let (start, end) = image.blocks["/e-random"]![0]
       for offset in stride(from: start + 8, to: end - 8, by: 97) { image.bytes[offset] ^= 0x5A }
     },
-    .mutate("bad zlib header", ["decompression-failed"]) { image in
+    .mutate("bad zlib header", [.decompressionFailed]) { image in
       let (start, _) = image.blocks["/b-two-blocks"]![1]
       image.bytes[start] = 0
     },
-    .mutate("block inflates short", ["bad-block-length", "decompression-failed"]) { image in
+    .mutate("block inflates short", [.badBlockLength, .decompressionFailed]) { image in
       // Point block 0 of the two-block file at the one-block file's stream (13 bytes, not 4096).
       let table = image.tableOffsets["/b-two-blocks"]!
       let small = image.blocks["/a-small"]![0]
       image.updateInode(at: image.inodeOffsets["/a-small"]!) { $0.offsetWords = UInt32(table) / 4 }
       _ = small
     },
-    .mutate("two files, one data area, different sizes", ["shared-data-size"]) { image in
+    .mutate("two files, one data area, different sizes", [.sharedDataSize]) { image in
       let table = image.tableOffsets["/e-random"]!
       image.updateInode(at: image.inodeOffsets["/a-small"]!) { $0.offsetWords = UInt32(table / 4) }
     },
-    .mutate("overlapping file data", ["data-overlap"]) { image in
+    .mutate("overlapping file data", [.dataOverlap]) { image in
       let table = image.tableOffsets["/b-two-blocks"]!
       image.updateInode(at: image.inodeOffsets["/e-random"]!) { $0.offsetWords = UInt32(table / 4) + 1 }
     },
-    .mutate("hole without the HOLES flag", ["hole-without-flag"], severity: .warning) { image in
+    .mutate("hole without the HOLES flag", [.holeWithoutFlag], severity: .warning) { image in
       let table = image.tableOffsets["/b-two-blocks"]!
       let (_, end0) = image.blocks["/b-two-blocks"]![0]
       // Block 1 becomes empty: its end equals its start.
@@ -171,8 +171,8 @@ enum CorruptCases {
     let matching = report.diagnostics.filter { corruption.codes.contains($0.code) && $0.severity == corruption.severity }
     #expect(!matching.isEmpty, "\(corruption.name): got \(report.diagnostics)")
     if corruption.severity == .error { #expect(!report.isClean) }
-    if !corruption.staleCRC { #expect(!report.codes.contains("crc-mismatch"), "CRC should have been recomputed") }
-    for diagnostic in report.diagnostics where diagnostic.code != "bad-magic" && diagnostic.code != "truncated" {
+    if !corruption.staleCRC { #expect(!report.codes.contains(.crcMismatch), "CRC should have been recomputed") }
+    for diagnostic in report.diagnostics where diagnostic.code != .badMagic && diagnostic.code != .truncated {
       #expect(diagnostic.offset != nil, "\(diagnostic) has no offset")
     }
   }
@@ -188,7 +188,7 @@ enum CorruptCases {
   func wrongByteOrderWhenOneIsExpected(order: ByteOrder) {
     let other: ByteOrder = order == .little ? .big : .little
     let report = ImageChecker.check(bytes: Fixtures.base(order).bytes, options: CheckOptions(expectedByteOrder: other))
-    #expect(report.codes.contains("wrong-byte-order"))
+    #expect(report.codes.contains(.wrongByteOrder))
     #expect(ImageChecker.check(bytes: Fixtures.base(order).bytes, options: CheckOptions(expectedByteOrder: order)).isClean)
   }
 
@@ -203,7 +203,7 @@ enum CorruptCases {
     image.fixCRC()
     let report = ImageChecker.check(bytes: image.bytes)
     #expect(report.isClean, "\(report.diagnostics)")
-    #expect(report.warnings.map(\.code) == ["direct-last-block-reads-as-zeros"])
+    #expect(report.warnings.map(\.code) == [.directLastBlockReadsAsZeros])
   }
 
   /// Direct and uncompressed blocks in a valid layout check clean.
@@ -249,7 +249,7 @@ enum CorruptCases {
       consistent.replaceSubrange((superblockOffset + 4)..<(superblockOffset + 8), with: writer.bytes)
       HandImage.fixCRC(&consistent, order: order, superblockOffset: superblockOffset)
       let structural = ImageChecker.check(bytes: consistent)
-      #expect(!structural.isClean && !structural.codes.contains("crc-mismatch"), "cut at \(length), size fixed: \(structural.diagnostics)")
+      #expect(!structural.isClean && !structural.codes.contains(.crcMismatch), "cut at \(length), size fixed: \(structural.diagnostics)")
       tested += 1
     }
     #expect(tested > 5)
@@ -348,7 +348,7 @@ enum CorruptCases {
     var entry = HandEntry.file("bottom", [1])
     for _ in 0..<100 { entry = .directory(String(repeating: "d", count: 252), [entry]) }
     let report = ImageChecker.check(bytes: HandImage([entry]).bytes)
-    #expect(report.codes == ["path-too-long"])
+    #expect(report.codes == [.pathTooLong])
     #expect(report.errorCount == 1)
   }
 
@@ -381,16 +381,16 @@ enum CorruptCases {
       bytes.replaceSubrange(offset..<(offset + 4), with: writer.bytes)
     }
     #expect(ImageChecker.check(bytes: bytes).diagnostics.isEmpty)
-    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(rootEntries / 4) } }.codes.contains("directory-loop"))
-    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(bytes.count / 4 + 10) } }.codes.contains("directory-out-of-range"))
-    #expect(damaged { setInode(&$0, file) { $0.offsetWords = UInt32(bytes.count / 4 - 1) } }.codes.contains("pointer-table-out-of-range"))
+    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(rootEntries / 4) } }.codes.contains(.directoryLoop))
+    #expect(damaged { setInode(&$0, sub) { $0.offsetWords = UInt32(bytes.count / 4 + 10) } }.codes.contains(.directoryOutOfRange))
+    #expect(damaged { setInode(&$0, file) { $0.offsetWords = UInt32(bytes.count / 4 - 1) } }.codes.contains(.pointerTableOutOfRange))
     let table = file.inode.byteOffset
-    #expect(damaged { setWord(&$0, UInt32(table + 12 + 3 * 4096), at: table) }.codes.contains("bad-block-length"))
-    #expect(damaged { setWord(&$0, UInt32(bytes.count + 64), at: table + 8) }.codes.contains("block-out-of-range"))
-    #expect(damaged { $0[small.entryOffset + 13] = UInt8(ascii: "/") }.codes.contains("slash-in-name"))
+    #expect(damaged { setWord(&$0, UInt32(table + 12 + 3 * 4096), at: table) }.codes.contains(.badBlockLength))
+    #expect(damaged { setWord(&$0, UInt32(bytes.count + 64), at: table + 8) }.codes.contains(.blockOutOfRange))
+    #expect(damaged { $0[small.entryOffset + 13] = UInt8(ascii: "/") }.codes.contains(.slashInName))
     let first = try image.lookup("/dir")
-    #expect(damaged { $0[first.entryOffset + 12] = UInt8(ascii: "z") }.codes.contains("unsorted-entries"))
-    #expect(damaged { setWord(&$0, 0x0800_0003, at: start + 8) }.codes.contains("unsupported-flags"))
-    #expect(damaged { setInode(&$0, small) { $0.mode = 0o020644 } }.codes.contains("special-with-offset"))
+    #expect(damaged { $0[first.entryOffset + 12] = UInt8(ascii: "z") }.codes.contains(.unsortedEntries))
+    #expect(damaged { setWord(&$0, 0x0800_0003, at: start + 8) }.codes.contains(.unsupportedFlags))
+    #expect(damaged { setInode(&$0, small) { $0.mode = 0o020644 } }.codes.contains(.specialWithOffset))
   }
 }

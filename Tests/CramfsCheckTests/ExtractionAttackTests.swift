@@ -11,7 +11,7 @@ import Testing
 struct AttackCase: Sendable, CustomTestStringConvertible {
   var name: String
   /// Codes of the refusals expected (each must appear).
-  var codes: Set<String>
+  var codes: Set<Diagnostic.Code>
   /// Whether the target already holds something (extracted with overwrite).
   var prepare: (@Sendable (_ target: String, _ sentinel: String) throws -> Void)?
   var entries: @Sendable (_ sentinel: String) -> [HandEntry]
@@ -26,43 +26,43 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
   static let payload = Array("owned\n".utf8)
 
   static let cases: [AttackCase] = [
-    AttackCase(name: "'..' directory", codes: ["dot-name"]) { _ in
+    AttackCase(name: "'..' directory", codes: [.dotName]) { _ in
       [.raw(Array("..".utf8), mode: 0o040755, children: [.file("escaped", payload)]), ok]
     },
-    AttackCase(name: "'../' in a file name", codes: ["slash-in-name"]) { _ in
+    AttackCase(name: "'../' in a file name", codes: [.slashInName]) { _ in
       [.raw(Array("../escaped".utf8), mode: 0o100644, content: payload), ok]
     },
-    AttackCase(name: "'../sentinel/x' file name", codes: ["slash-in-name"]) { _ in
+    AttackCase(name: "'../sentinel/x' file name", codes: [.slashInName]) { _ in
       [.raw(Array("../sentinel/x".utf8), mode: 0o100644, content: payload), ok]
     },
-    AttackCase(name: "absolute name", codes: ["slash-in-name"]) { sentinel in
+    AttackCase(name: "absolute name", codes: [.slashInName]) { sentinel in
       [.raw(Array((sentinel + "/x").utf8), mode: 0o100644, content: payload), ok]
     },
-    AttackCase(name: "'.' directory", codes: ["dot-name"]) { _ in
+    AttackCase(name: "'.' directory", codes: [.dotName]) { _ in
       [.raw(Array(".".utf8), mode: 0o040755, children: [.file("x", payload)]), ok]
     },
-    AttackCase(name: "'.' symlink to outside", codes: ["dot-name"]) { sentinel in
+    AttackCase(name: "'.' symlink to outside", codes: [.dotName]) { sentinel in
       [.raw(Array(".".utf8), mode: 0o120777, content: Array(sentinel.utf8)), ok]
     },
-    AttackCase(name: "NUL inside a name", codes: ["nul-in-name"]) { _ in
+    AttackCase(name: "NUL inside a name", codes: [.nulInName]) { _ in
       [.raw(Array("a\0b".utf8), mode: 0o040755, children: [.file("x", payload)]), ok]
     },
-    AttackCase(name: "NUL then '../' in a name", codes: ["slash-in-name"]) { _ in
+    AttackCase(name: "NUL then '../' in a name", codes: [.slashInName]) { _ in
       [.raw(Array("a\0/../../escaped".utf8), mode: 0o100644, content: payload), ok]
     },
-    AttackCase(name: "symlink to outside, then a directory of the same name", codes: ["duplicate-name"]) { sentinel in
+    AttackCase(name: "symlink to outside, then a directory of the same name", codes: [.duplicateName]) { sentinel in
       [.symlink("a", sentinel), .directory("a", [.file("x", payload)]), ok]
     },
-    AttackCase(name: "relative symlink to outside, then a directory of the same name", codes: ["duplicate-name"]) { _ in
+    AttackCase(name: "relative symlink to outside, then a directory of the same name", codes: [.duplicateName]) { _ in
       [.symlink("a", "../sentinel"), .directory("a", [.directory("deeper", [.file("x", payload)])]), ok]
     },
-    AttackCase(name: "symlink to an outside file, then a file of the same name", codes: ["duplicate-name"]) { sentinel in
+    AttackCase(name: "symlink to an outside file, then a file of the same name", codes: [.duplicateName]) { sentinel in
       [.symlink("a", sentinel + "/planted"), .file("a", payload), ok]
     },
-    AttackCase(name: "unsorted: symlink, other entries, then the directory", codes: ["duplicate-name"], entries: { sentinel in
+    AttackCase(name: "unsorted: symlink, other entries, then the directory", codes: [.duplicateName], entries: { sentinel in
       [.symlink("z", sentinel), ok, .directory("z", [.file("x", payload)])]
     }, sorted: false),
-    AttackCase(name: "directory first, then a symlink of the same name", codes: ["duplicate-name"]) { sentinel in
+    AttackCase(name: "directory first, then a symlink of the same name", codes: [.duplicateName]) { sentinel in
       [.directory("a", [.file("x", payload)]), .symlink("a", sentinel), ok]
     },
     AttackCase(name: "absolute and relative symlinks are created, never followed", codes: []) { sentinel in
@@ -118,7 +118,7 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
     // Whatever is a directory in the target is a real directory, not a symlink to outside.
     var info = stat()
     if lstat(target + "/a", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
-      #expect(FileManager.default.fileExists(atPath: target + "/a/x") || attack.codes.contains("duplicate-name"))
+      #expect(FileManager.default.fileExists(atPath: target + "/a/x") || attack.codes.contains(.duplicateName))
     }
   }
 
@@ -182,7 +182,7 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
     let report = try ImageExtractor.extract(try CramfsImage(bytes: image), to: base.file("t"))
     #expect(report.errorCount == 1)
     let problem = try #require(report.diagnostics.first)
-    #expect(problem.path == "/b-two-blocks" && problem.offset != nil && problem.code == "bad-block")
+    #expect(problem.path == "/b-two-blocks" && problem.offset != nil && problem.code == .badBlock)
     let content = try Data(contentsOf: URL(fileURLWithPath: base.file("t/b-two-blocks")))
     #expect(content.count == 6000)
     #expect(Array(content.prefix(4096)) == Array(Fixtures.text(6000).prefix(4096)))
@@ -196,7 +196,7 @@ struct AttackCase: Sendable, CustomTestStringConvertible {
     for _ in 0..<100 { entry = .directory(String(repeating: "d", count: 252), [entry]) }
     let base = try TemporaryDirectory()
     let report = try ImageExtractor.extract(try CramfsImage(bytes: HandImage([entry]).bytes), to: base.file("t"))
-    #expect(report.codes == ["path-too-long"])
+    #expect(report.codes == [.pathTooLong])
     #expect(listing(base.path) == ["t"])
   }
 }

@@ -222,10 +222,10 @@ struct BlockSizeDetectionTests {
     }
     #expect(try image.contents(of: try image.lookup("/small")) == Array("small\n".utf8))
     let report = ImageChecker.check(bytes: bytes)
-    #expect(report.warnings.map(\.code) == ["ambiguous-block-size"])
-    #expect(report.errors.contains { $0.code == "table-out-of-range" || $0.path == "/big" }, "\(report.diagnostics)")
+    #expect(report.warnings.map(\.code) == [.ambiguousBlockSize])
+    #expect(report.errors.contains { $0.code == .pointerTableOutOfRange || $0.path == "/big" }, "\(report.diagnostics)")
     let given = ImageChecker.check(bytes: bytes, options: CheckOptions(blockSize: 4096))
-    #expect(!given.isClean && !given.diagnostics.contains { $0.code == "ambiguous-block-size" })
+    #expect(!given.isClean && !given.diagnostics.contains { $0.code == .ambiguousBlockSize })
   }
 }
 

@@ -51,7 +51,7 @@ public struct CheckReport: Sendable, Codable, Hashable {
   public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
 
   /// The diagnostics' codes (handy in tests).
-  public var codes: Set<String> { Set(diagnostics.map(\.code)) }
+  public var codes: Set<Diagnostic.Code> { Set(diagnostics.map(\.code)) }
 
   mutating func take(_ sink: DiagnosticSink) {
     diagnostics = sink.diagnostics

@@ -56,20 +56,20 @@ struct DataChecker {
     let offset = inode.byteOffset
     let isSymlink = inode.fileType == .symlink
     if isSymlink {
-      if offset == 0 { sink.error("zero-offset", "symbolic link has zero offset", offset: entryOffset, path: path) }
-      if size == 0 { sink.error("empty-symlink", "symbolic link has zero size", offset: entryOffset, path: path) }
+      if offset == 0 { sink.error(.zeroOffset, "symbolic link has zero offset", offset: entryOffset, path: path) }
+      if size == 0 { sink.error(.emptySymlink, "symbolic link has zero size", offset: entryOffset, path: path) }
       let limit = Inode.maxSymlinkTargetLength(pageSize: blockSize)
       if size > limit {
         sink.error(
-          "symlink-too-long", "symlink target is \(size) bytes: the kernel cuts targets to one page minus its NUL (\(limit))",
+          .symlinkTooLong, "symlink target is \(size) bytes: the kernel cuts targets to one page minus its NUL (\(limit))",
           offset: entryOffset, path: path)
       }
     } else {
       if offset == 0 && size != 0 {
-        sink.error("zero-offset", "file has zero offset and non-zero size \(size)", offset: entryOffset, path: path)
+        sink.error(.zeroOffset, "file has zero offset and non-zero size \(size)", offset: entryOffset, path: path)
       }
       if size == 0 && offset != 0 {
-        sink.error("zero-size-with-offset", "file has zero size and non-zero offset \(hex(offset))", offset: entryOffset, path: path)
+        sink.error(.zeroSizeWithOffset, "file has zero size and non-zero offset \(hex(offset))", offset: entryOffset, path: path)
       }
     }
     guard size != 0, offset != 0 else { return }
@@ -82,7 +82,7 @@ struct DataChecker {
     blockCount += count
     guard context.view.contains(offset: offset, length: 4 * count) else {
       sink.error(
-        "pointer-table-out-of-range",
+        .pointerTableOutOfRange,
         "block pointer table \(hex(offset))-\(hex(offset + 4 * count)) runs past the end of the image (\(hex(context.view.count)))",
         offset: entryOffset, path: path)
       return
@@ -90,7 +90,7 @@ struct DataChecker {
     tableBytes += 4 * count
     guard tableBytes <= context.view.count else {
       sink.error(
-        "data-overlap", "pointer tables add up to more bytes than the image holds: file data overlaps", offset: offset, path: path)
+        .dataOverlap, "pointer tables add up to more bytes than the image holds: file data overlaps", offset: offset, path: path)
       return
     }
     dataStart = min(dataStart ?? offset, offset)
@@ -102,7 +102,7 @@ struct DataChecker {
       if verified { report.blocksVerified += 1 }
       if isSymlink && index == 0 && verified && size <= blockSize {
         if UnsafeRawBufferPointer(rebasing: scratch[0..<size]).contains(0) {
-          sink.error("nul-in-symlink", "symlink target contains a NUL byte", offset: offset, path: path)
+          sink.error(.nulInSymlink, "symlink target contains a NUL byte", offset: offset, path: path)
         }
       }
     }
@@ -115,12 +115,12 @@ struct DataChecker {
     let other = owner.inode
     if other.size != inode.size {
       sink.error(
-        "shared-data-size",
+        .sharedDataSize,
         "shares its data at \(hex(inode.byteOffset)) with \(owner.path) but has size \(inode.size), not \(other.size) (the kernel shows one inode for both)",
         offset: entryOffset, path: path)
     } else if other.mode != inode.mode || other.uid != inode.uid || other.gid != inode.gid {
       sink.warning(
-        "shared-data-attributes",
+        .sharedDataAttributes,
         "shares its data with \(owner.path) but differs in type, mode or owner: the kernel shows whichever is looked up first",
         offset: entryOffset, path: path)
     }
@@ -139,7 +139,7 @@ struct DataChecker {
       // The kernel's read path honours the flags anyway (and so does the rest of this check); kernels
       // before 4.15 and the fsck tools do not.
       sink.error(
-        "pointer-flags-without-ext",
+        .pointerFlagsWithoutExt,
         "block \(index) pointer \(hex(Int(raw))) has direct/uncompressed flags but the superblock lacks EXT_BLOCK_POINTERS (0x800)",
         offset: pointerOffset, path: path)
     }
@@ -147,7 +147,7 @@ struct DataChecker {
     do {
       location = try BlockLocation.locate(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
     } catch {
-      sink.add(Diagnostic(code: error.code == .outOfBounds ? "block-out-of-range" : "bad-block-length", error: error, path: path))
+      sink.add(Diagnostic(code: error.code == .outOfBounds ? .blockOutOfRange : .badBlockLength, error: error, path: path))
       return false
     }
     let pointer = location.pointer
@@ -158,13 +158,13 @@ struct DataChecker {
     switch location.kind {
     case .hole:
       if !flags.contains(.holes) {
-        sink.warning("hole-without-flag", "block \(index) is a hole but the superblock lacks the HOLES flag", offset: pointerOffset, path: path)
+        sink.warning(.holeWithoutFlag, "block \(index) is a hole but the superblock lacks the HOLES flag", offset: pointerOffset, path: path)
       }
       if pointer.isDirect { addRegion(start: regionStart, end: location.start, path: path) }
       return true
     case .directUncompressedFullLastPage:
       sink.warning(
-        "direct-last-block-reads-as-zeros",
+        .directLastBlockReadsAsZeros,
         "last block is stored direct and uncompressed at full size: the kernel's read() returns zeros for it (mmap shows the data)",
         offset: pointerOffset, path: path)
     case .uncompressed, .directUncompressed, .compressed, .directCompressed:
@@ -172,7 +172,7 @@ struct DataChecker {
     }
     guard view.contains(offset: location.start, length: location.length) else {
       sink.error(
-        "block-out-of-range",
+        .blockOutOfRange,
         "block \(index) (\(hex(location.start))-\(hex(location.end))) runs past the end of the image (\(hex(view.count)))",
         offset: pointerOffset, path: path)
       return false
@@ -181,7 +181,7 @@ struct DataChecker {
     if location.kind.isStoredVerbatim {
       guard location.length == expected else {
         sink.error(
-          "bad-block-length", "uncompressed block \(index) holds \(location.length) bytes, expected \(expected)",
+          .badBlockLength, "uncompressed block \(index) holds \(location.length) bytes, expected \(expected)",
           offset: location.start, path: path)
         return false
       }
@@ -195,7 +195,7 @@ struct DataChecker {
     guard inflatedInput <= inflateBudget else {
       verifyBlocks = false
       sink.error(
-        "data-overlap", "blocks add up to far more compressed data than the image holds; stopped decompressing",
+        .dataOverlap, "blocks add up to far more compressed data than the image holds; stopped decompressing",
         offset: location.start, path: path)
       return false
     }
@@ -209,12 +209,12 @@ struct DataChecker {
     do {
       produced = try decompressor.decompress(source, into: scratch)
     } catch {
-      sink.error("decompression-failed", "decompression error in block \(index): \(error.message)", offset: location.start, path: path)
+      sink.error(.decompressionFailed, "decompression error in block \(index): \(error.message)", offset: location.start, path: path)
       return false
     }
     guard produced == expected else {
       sink.error(
-        "bad-block-length", "block \(index) inflates to \(produced) bytes, expected \(expected)", offset: location.start, path: path)
+        .badBlockLength, "block \(index) inflates to \(produced) bytes, expected \(expected)", offset: location.start, path: path)
       return false
     }
     return true
@@ -249,10 +249,10 @@ struct DataChecker {
         report.blocksVerified += 1
       case .produced(let produced):
         sink.error(
-          "bad-block-length", "block \(job.index) inflates to \(produced) bytes, expected \(job.expected)", offset: job.start, path: job.path)
+          .badBlockLength, "block \(job.index) inflates to \(produced) bytes, expected \(job.expected)", offset: job.start, path: job.path)
       case .invalid, .tooLarge:
         let message = BlockDecompressor.describe(outcome, capacity: blockSize)
-        sink.error("decompression-failed", "decompression error in block \(job.index): \(message)", offset: job.start, path: job.path)
+        sink.error(.decompressionFailed, "decompression error in block \(job.index): \(message)", offset: job.start, path: job.path)
       }
     }
   }
@@ -267,12 +267,12 @@ struct DataChecker {
     }
   }
 
-  private static func overlapCode(_ a: Region.Kind, _ b: Region.Kind) -> String {
+  private static func overlapCode(_ a: Region.Kind, _ b: Region.Kind) -> Diagnostic.Code {
     switch (a, b) {
-    case (.superblock, _), (_, .superblock): "superblock-overlap"
-    case (.directory, .directory): "directory-overlap"
-    case (.directory, .data), (.data, .directory): "directory-file-overlap"
-    case (.data, .data): "data-overlap"
+    case (.superblock, _), (_, .superblock): .superblockOverlap
+    case (.directory, .directory): .directoryOverlap
+    case (.directory, .data), (.data, .directory): .directoryFileOverlap
+    case (.data, .data): .dataOverlap
     }
   }
 

@@ -1,7 +1,8 @@
 /// One problem the checker or the extractor found: how bad, what kind, where, and what.
 ///
 ///     let report = ImageChecker.check(image)
-///     for problem in report.diagnostics { print(problem) }   // "error: crc mismatch ... (at 0x20)"
+///     for problem in report.diagnostics { print(problem) }   // "error: crc error: stored 0x…, computed 0x… (at 0x20)"
+///     if report.codes.contains(.crcMismatch) { … }
 public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
   /// How serious a problem is.
   public enum Severity: String, Sendable, Codable, Hashable, Comparable {
@@ -16,8 +17,8 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
 
   /// How serious the problem is.
   public var severity: Severity
-  /// A stable, kebab-case identifier of the kind of problem (`crc-mismatch`, `directory-loop`, ...).
-  public var code: String
+  /// The kind of problem; its raw value (`crc-mismatch`, `directory-loop`, ...) is what JSON and tests see.
+  public var code: Code
   /// Byte offset in the image (from the start of the image, pad included), when the problem has one place.
   public var offset: Int?
   /// Path of the entry inside the image (`/a/b`; `/` for the root), when one entry is concerned.
@@ -26,7 +27,7 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
   public var message: String
 
   /// A diagnostic with the given severity, code and message, and where known its offset and path.
-  public init(_ severity: Severity, _ code: String, _ message: String, offset: Int? = nil, path: String? = nil) {
+  public init(_ severity: Severity, _ code: Code, _ message: String, offset: Int? = nil, path: String? = nil) {
     self.severity = severity
     self.code = code
     self.message = message
@@ -35,7 +36,7 @@ public struct Diagnostic: Sendable, Codable, Hashable, CustomStringConvertible {
   }
 
   /// A diagnostic from a `CramfsError`, keeping its offset and path.
-  public init(_ severity: Severity = .error, code: String, error: CramfsError, path: String? = nil) {
+  public init(_ severity: Severity = .error, code: Code, error: CramfsError, path: String? = nil) {
     self.init(severity, code, error.message, offset: error.offset, path: error.path ?? path)
   }
 
@@ -69,11 +70,11 @@ struct DiagnosticSink {
     if diagnostics.count < limit { diagnostics.append(diagnostic) }
   }
 
-  mutating func error(_ code: String, _ message: String, offset: Int? = nil, path: String? = nil) {
+  mutating func error(_ code: Diagnostic.Code, _ message: String, offset: Int? = nil, path: String? = nil) {
     add(Diagnostic(.error, code, message, offset: offset, path: path))
   }
 
-  mutating func warning(_ code: String, _ message: String, offset: Int? = nil, path: String? = nil) {
+  mutating func warning(_ code: Diagnostic.Code, _ message: String, offset: Int? = nil, path: String? = nil) {
     add(Diagnostic(.warning, code, message, offset: offset, path: path))
   }
 

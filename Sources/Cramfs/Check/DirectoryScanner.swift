@@ -23,7 +23,7 @@ enum DirectoryScanner {
     while position < end {
       guard end - position >= Inode.encodedSize, let inode = try? Inode(decoding: view, at: position) else {
         return (entries, Diagnostic(
-          .error, "entry-past-directory-end",
+          .error, .entryPastDirectoryEnd,
           "directory entry at \(hex(position)) runs past the end of its directory (\(hex(end)))", offset: position, path: path))
       }
       let nameLength = inode.nameByteCount
@@ -31,7 +31,7 @@ enum DirectoryScanner {
         let raw = try? view.slice(position + Inode.encodedSize, nameLength)
       else {
         return (entries, Diagnostic(
-          .error, "entry-past-directory-end",
+          .error, .entryPastDirectoryEnd,
           "the name of the entry at \(hex(position)) (\(nameLength) bytes) runs past the end of its directory (\(hex(end)))",
           offset: position, path: path))
       }
@@ -44,11 +44,11 @@ enum DirectoryScanner {
   }
 
   /// Why `name` cannot be a file name (nil when it can): empty, `.`, `..`, or containing `/` or NUL.
-  static func nameProblem(_ name: [UInt8]) -> (code: String, message: String)? {
-    if name.isEmpty { return ("empty-name", "entry has an empty name") }
-    if name == [0x2E] || name == [0x2E, 0x2E] { return ("dot-name", "entry is named '\(displayName(name))'") }
-    if name.contains(0x2F) { return ("slash-in-name", "name '\(displayName(name))' contains '/'") }
-    if name.contains(0) { return ("nul-in-name", "name '\(displayName(name))' contains a NUL byte") }
+  static func nameProblem(_ name: [UInt8]) -> (code: Diagnostic.Code, message: String)? {
+    if name.isEmpty { return (.emptyName, "entry has an empty name") }
+    if name == [0x2E] || name == [0x2E, 0x2E] { return (.dotName, "entry is named '\(displayName(name))'") }
+    if name.contains(0x2F) { return (.slashInName, "name '\(displayName(name))' contains '/'") }
+    if name.contains(0) { return (.nulInName, "name '\(displayName(name))' contains a NUL byte") }
     return nil
   }
 

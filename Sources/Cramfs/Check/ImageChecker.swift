@@ -67,7 +67,7 @@ public enum ImageChecker {
       trial.context.blockSize = blockSize
       trial.report.blockSize = blockSize
       trial.sink.warning(
-        "ambiguous-block-size",
+        .ambiguousBlockSize,
         "the block size is not recorded and the data does not decide it (\(detection.summary)); checked with \(blockSize), "
           + "which leaves the fewest errors: give the block size to be sure",
         offset: context.geometry.superblockOffset + 4)

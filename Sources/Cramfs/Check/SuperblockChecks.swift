@@ -10,7 +10,7 @@ enum SuperblockChecks {
     do {
       geometry = try ImageGeometry.detect(bytes)
     } catch {
-      sink.add(Diagnostic(code: error.code == .truncated ? "truncated" : "bad-magic", error: error))
+      sink.add(Diagnostic(code: error.code == .truncated ? .truncated : .badMagic, error: error))
       return nil
     }
     report.byteOrder = geometry.byteOrder.rawValue
@@ -18,18 +18,18 @@ enum SuperblockChecks {
     let start = geometry.superblockOffset
     if let expected = options.expectedByteOrder, expected != geometry.byteOrder {
       sink.error(
-        "wrong-byte-order", "the image is \(geometry.byteOrder)-endian; a \(expected)-endian kernel refuses it (wrong endianness)",
+        .wrongByteOrder, "the image is \(geometry.byteOrder)-endian; a \(expected)-endian kernel refuses it (wrong endianness)",
         offset: start)
     }
     let full = ByteView(bytes, byteOrder: geometry.byteOrder)
     guard let superblock = try? Superblock(decoding: full, at: start) else {
-      sink.error("truncated", "the superblock at \(hex(start)) is cut short", offset: start)
+      sink.error(.truncated, "the superblock at \(hex(start)) is cut short", offset: start)
       return nil
     }
     let flags = superblock.flags
     if !flags.unknown.isEmpty {
       sink.error(
-        "unsupported-flags",
+        .unsupportedFlags,
         "unknown superblock flags \(hex(Int(flags.unknown.rawValue))) (the kernel refuses to mount: unsupported filesystem features)",
         offset: start + 8)
     }
@@ -37,43 +37,43 @@ enum SuperblockChecks {
     let size = Int(superblock.size)
     if flags.contains(.fsidVersion2) {
       if size < start + Superblock.encodedSize {
-        sink.error("bad-size", "superblock size \(hex(size)) is too small", offset: start + 4)
+        sink.error(.badSize, "superblock size \(hex(size)) is too small", offset: start + 4)
       } else {
         if size > bytes.count {
           sink.error(
-            "truncated", "image is truncated: the superblock says \(hex(size)) bytes, the file has \(hex(bytes.count))",
+            .truncated, "image is truncated: the superblock says \(hex(size)) bytes, the file has \(hex(bytes.count))",
             offset: bytes.count)
         } else if size < bytes.count {
-          sink.warning("trailing-data", "the file extends \(bytes.count - size) bytes past the end of the filesystem", offset: size)
+          sink.warning(.trailingData, "the file extends \(bytes.count - size) bytes past the end of the filesystem", offset: size)
         }
       }
       if superblock.fsid.files == 0 {
-        sink.error("zero-file-count", "fsid.files is zero", offset: start + 44)
+        sink.error(.zeroFileCount, "fsid.files is zero", offset: start + 44)
       }
       checkCRC(bytes: bytes, start: start, superblock: superblock, sink: &sink)
     } else {
-      sink.warning("old-format", "FSID_VERSION_2 is not set: size, file counts and CRC cannot be checked", offset: start + 8)
+      sink.warning(.oldFormat, "FSID_VERSION_2 is not set: size, file counts and CRC cannot be checked", offset: start + 8)
     }
     if !superblock.hasStandardSignature && !flags.contains(.wrongSignature) {
       sink.error(
-        "bad-signature", "signature is '\(DirectoryScanner.displayName(superblock.signature))', not 'Compressed ROMFS'",
+        .badSignature, "signature is '\(DirectoryScanner.displayName(superblock.signature))', not 'Compressed ROMFS'",
         offset: start + 16)
     }
     let root = superblock.root
     guard root.fileType == .directory else {
-      sink.error("root-not-directory", "root inode is not a directory (mode 0o\(String(root.mode, radix: 8)))", offset: start + 64, path: "/")
+      sink.error(.rootNotDirectory, "root inode is not a directory (mode 0o\(String(root.mode, radix: 8)))", offset: start + 64, path: "/")
       return nil
     }
     let rootOffset = root.byteOffset
     if rootOffset == 0 {
       if root.size != 0 {
-        sink.error("zero-offset", "root directory has zero offset and non-zero size \(root.size)", offset: start + 64, path: "/")
+        sink.error(.zeroOffset, "root directory has zero offset and non-zero size \(root.size)", offset: start + 64, path: "/")
       }
     } else if !flags.contains(.shiftedRootOffset) && rootOffset != Superblock.encodedSize
       && rootOffset != Superblock.padSize + Superblock.encodedSize
     {
       sink.error(
-        "bad-root-offset", "bad root offset \(hex(rootOffset)): must be 0x4c or 0x24c without SHIFTED_ROOT_OFFSET",
+        .badRootOffset, "bad root offset \(hex(rootOffset)): must be 0x4c or 0x24c without SHIFTED_ROOT_OFFSET",
         offset: start + 64, path: "/")
     }
     let detection = options.blockSize.map(BlockSizeDetection.given) ?? BlockSizeDetector.detect(view: view, superblock: superblock)
@@ -81,7 +81,7 @@ enum SuperblockChecks {
     report.blockSizeWasDetected = detection.method == .detected
     report.blockSizeSource = detection.method.rawValue
     if detection.method == .damaged {
-      sink.warning("block-size-damaged", "no block size fits all of the data; checking with \(detection.blockSize): \(detection.summary)", offset: start + 4)
+      sink.warning(.blockSizeDamaged, "no block size fits all of the data; checking with \(detection.blockSize): \(detection.summary)", offset: start + 4)
     }
     return CheckContext(
       view: view, geometry: geometry, superblock: superblock, blockSize: detection.blockSize, blockSizeDetection: detection,
@@ -92,7 +92,7 @@ enum SuperblockChecks {
     guard let crc = superblock.expectedCRC(in: bytes, superblockAt: start, update: { crc32Checksum($1, continuing: $0) }) else { return }
     if crc != superblock.fsid.crc {
       sink.error(
-        "crc-mismatch", "crc error: stored \(hex(Int(superblock.fsid.crc))), computed \(hex(Int(crc)))",
+        .crcMismatch, "crc error: stored \(hex(Int(superblock.fsid.crc))), computed \(hex(Int(crc)))",
         offset: start + Superblock.crcOffset)
     }
   }

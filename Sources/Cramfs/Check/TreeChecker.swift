@@ -51,7 +51,7 @@ struct TreeChecker {
     let start = inode.byteOffset
     if start == 0 {
       if size != 0 {
-        sink.error("zero-offset", "directory has zero offset and non-zero size \(size)", offset: directory.entryOffset, path: path)
+        sink.error(.zeroOffset, "directory has zero offset and non-zero size \(size)", offset: directory.entryOffset, path: path)
       }
       return []
     }
@@ -59,7 +59,7 @@ struct TreeChecker {
     if let other = walked[start] {
       let isLoop = other == "/" || path.hasPrefix(other + "/")
       sink.error(
-        isLoop ? "directory-loop" : "shared-directory",
+        isLoop ? .directoryLoop : .sharedDirectory,
         isLoop
           ? "directory loop: its entries at \(hex(start)) are those of its ancestor \(other)"
           : "its entries at \(hex(start)) are also the entries of \(other)",
@@ -68,7 +68,7 @@ struct TreeChecker {
     }
     guard context.view.contains(offset: start, length: size) else {
       sink.error(
-        "directory-out-of-range",
+        .directoryOutOfRange,
         "directory entries \(hex(start))-\(hex(start + size)) run past the end of the image (\(hex(context.view.count)))",
         offset: directory.entryOffset, path: path)
       return []
@@ -76,7 +76,7 @@ struct TreeChecker {
     walkedBytes += size
     guard walkedBytes <= context.view.count else {
       sink.error(
-        "directory-overlap", "directory entries at \(hex(start)) overlap other directories (more entry bytes than the image holds)",
+        .directoryOverlap, "directory entries at \(hex(start)) overlap other directories (more entry bytes than the image holds)",
         offset: directory.entryOffset, path: path)
       return []
     }
@@ -97,10 +97,10 @@ struct TreeChecker {
       let childPath = DirectoryScanner.join(path, entry.name)
       checkName(entry, path: childPath, sink: &sink)
       if !names.insert(entry.name).inserted {
-        sink.error("duplicate-name", "duplicate name in its directory", offset: entry.offset, path: childPath)
+        sink.error(.duplicateName, "duplicate name in its directory", offset: entry.offset, path: childPath)
       } else if sorted, let previous, !previous.lexicographicallyPrecedes(entry.name) {
         sink.error(
-          "unsorted-entries",
+          .unsortedEntries,
           "entries are not sorted: '\(DirectoryScanner.displayName(previous))' comes before '\(DirectoryScanner.displayName(entry.name))' (the kernel's lookup misses entries)",
           offset: entry.offset, path: childPath)
       }
@@ -115,7 +115,7 @@ struct TreeChecker {
 
   private func checkName(_ entry: ScannedEntry, path: String, sink: inout DiagnosticSink) {
     if entry.inode.nameWords == 0 {
-      sink.error("empty-name", "entry has a zero-length name", offset: entry.offset, path: path)
+      sink.error(.emptyName, "entry has a zero-length name", offset: entry.offset, path: path)
       return
     }
     if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
@@ -123,7 +123,7 @@ struct TreeChecker {
     }
     if !entry.name.isEmpty && entry.paddingCount > 3 {
       sink.error(
-        "bad-name-padding", "name is followed by \(entry.paddingCount) NUL bytes (at most 3 are padding)",
+        .badNamePadding, "name is followed by \(entry.paddingCount) NUL bytes (at most 3 are padding)",
         offset: entry.offset + Inode.encodedSize, path: path)
     }
   }
@@ -135,11 +135,11 @@ struct TreeChecker {
     let inode = entry.inode
     switch inode.fileType {
     case nil:
-      sink.error("bad-mode", "bogus mode 0o\(String(inode.mode, radix: 8)) (unknown file type)", offset: entry.offset, path: path)
+      sink.error(.badMode, "bogus mode 0o\(String(inode.mode, radix: 8)) (unknown file type)", offset: entry.offset, path: path)
     case .directory:
       report.directories += 1
       guard path.utf8.count <= Self.maxPathLength else {
-        sink.error("path-too-long", "path is longer than \(Self.maxPathLength) bytes; not walked further", offset: entry.offset, path: path)
+        sink.error(.pathTooLong, "path is longer than \(Self.maxPathLength) bytes; not walked further", offset: entry.offset, path: path)
         return nil
       }
       return PendingDirectory(inode: inode, parentPath: parentPath, name: entry.name, entryOffset: entry.offset)
@@ -149,20 +149,20 @@ struct TreeChecker {
     case .characterDevice, .blockDevice:
       report.specialFiles += 1
       if inode.offsetWords != 0 {
-        sink.error("special-with-offset", "special file has non-zero offset \(hex(inode.byteOffset))", offset: entry.offset, path: path)
+        sink.error(.specialWithOffset, "special file has non-zero offset \(hex(inode.byteOffset))", offset: entry.offset, path: path)
       }
       if inode.size > 0xFFFF {
         sink.warning(
-          "device-number-bits", "device number \(hex(Int(inode.size))) uses bits above 16, which the kernel ignores",
+          .deviceNumberBits, "device number \(hex(Int(inode.size))) uses bits above 16, which the kernel ignores",
           offset: entry.offset, path: path)
       }
     case .fifo, .socket:
       report.specialFiles += 1
       if inode.offsetWords != 0 {
-        sink.error("special-with-offset", "special file has non-zero offset \(hex(inode.byteOffset))", offset: entry.offset, path: path)
+        sink.error(.specialWithOffset, "special file has non-zero offset \(hex(inode.byteOffset))", offset: entry.offset, path: path)
       }
       if inode.size != 0 {
-        sink.error("special-with-size", "\(inode.fileType == .fifo ? "fifo" : "socket") has non-zero size \(inode.size)", offset: entry.offset, path: path)
+        sink.error(.specialWithSize, "\(inode.fileType == .fifo ? "fifo" : "socket") has non-zero size \(inode.size)", offset: entry.offset, path: path)
       }
     }
     return nil
@@ -173,10 +173,10 @@ struct TreeChecker {
     guard let dataStart = data.dataStart, directoryEnd > 0 else { return }
     let superblockEnd = context.geometry.superblockOffset + Superblock.encodedSize
     if dataStart < superblockEnd {
-      sink.error("data-before-directories", "file data starts at \(hex(dataStart)), inside the superblock", offset: dataStart)
+      sink.error(.dataBeforeDirectories, "file data starts at \(hex(dataStart)), inside the superblock", offset: dataStart)
     } else if directoryEnd != dataStart {
       sink.error(
-        "directory-data-gap", "directory data end (\(hex(directoryEnd))) != file data start (\(hex(dataStart)))",
+        .directoryDataGap, "directory data end (\(hex(directoryEnd))) != file data start (\(hex(dataStart)))",
         offset: min(directoryEnd, dataStart))
     }
   }
@@ -188,12 +188,12 @@ struct TreeChecker {
     let start = context.geometry.superblockOffset
     if Int(superblock.fsid.files) != entryCount + 1 {
       sink.warning(
-        "fsid-files-mismatch", "fsid.files is \(superblock.fsid.files), but the image has \(entryCount + 1) inodes (root included)",
+        .fsidFilesMismatch, "fsid.files is \(superblock.fsid.files), but the image has \(entryCount + 1) inodes (root included)",
         offset: start + 44)
     }
     if Int(superblock.fsid.blocks) != data.blockCount {
       sink.warning(
-        "fsid-blocks-mismatch", "fsid.blocks is \(superblock.fsid.blocks), but the files hold \(data.blockCount) blocks",
+        .fsidBlocksMismatch, "fsid.blocks is \(superblock.fsid.blocks), but the files hold \(data.blockCount) blocks",
         offset: start + 40)
     }
   }

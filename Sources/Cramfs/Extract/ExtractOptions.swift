@@ -51,10 +51,7 @@ public struct ExtractReport: Sendable, Codable, Hashable {
   /// Everything extracted without an error (warnings allowed).
   public var isClean: Bool { errorCount == 0 }
   /// Whether some failure came from the host (a failed system call) rather than from the image.
-  public var hasHostFailures: Bool { diagnostics.contains { $0.code == ExtractReport.hostFailureCode } }
+  public var hasHostFailures: Bool { diagnostics.contains { $0.code == .ioError } }
   /// The diagnostics' codes (handy in tests).
-  public var codes: Set<String> { Set(diagnostics.map(\.code)) }
-
-  /// The code of diagnostics for failed system calls.
-  public static let hostFailureCode = "io-error"
+  public var codes: Set<Diagnostic.Code> { Set(diagnostics.map(\.code)) }
 }

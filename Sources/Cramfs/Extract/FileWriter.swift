@@ -56,12 +56,12 @@ enum FileWriter {
       try image.requireKnownBlockSize(for: job.node)
     } catch {
       // Every block would be a guess: one line for the file, and no file rather than a wrong one.
-      return ([Diagnostic(.error, "ambiguous-block-size", "not extracted: \(error.message)", offset: job.node.entryOffset, path: job.path)], 0)
+      return ([Diagnostic(.error, .ambiguousBlockSize, "not extracted: \(error.message)", offset: job.node.entryOffset, path: job.path)], 0)
     }
     let descriptor = HostDirectory.createFile(job.parent, job.name)
     guard descriptor >= 0 else {
       let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(HostDirectory.lastError())"
-      return ([Diagnostic(.error, errno == EEXIST ? "unsafe-path" : ExtractReport.hostFailureCode, message, offset: job.node.entryOffset, path: job.path)], 0)
+      return ([Diagnostic(.error, errno == EEXIST ? .unsafePath : .ioError, message, offset: job.node.entryOffset, path: job.path)], 0)
     }
     defer { close(descriptor) }
     let size = Int(inode.size)
@@ -76,22 +76,22 @@ enum FileWriter {
           _ = try image.readBlock(job.node, block: index, into: slot)
         } catch {
           problems.append(Diagnostic(
-            .error, "bad-block", "block \(index) cannot be read, written as zeros: \(error.message)",
+            .error, .badBlock, "block \(index) cannot be read, written as zeros: \(error.message)",
             offset: error.offset ?? inode.byteOffset + 4 * index, path: job.path))
           slot.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: min(blockSize, size - index * blockSize))
         }
       }
       guard writeSparse(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size]), blockSize: blockSize) else {
-        problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "write failed: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+        problems.append(Diagnostic(.error, .ioError, "write failed: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
         return (problems, 0)
       }
       written = size
     }
     if preserveOwners && fchown(descriptor, uid_t(inode.uid), gid_t(inode.gid)) != 0 {
-      problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "cannot set owner: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+      problems.append(Diagnostic(.error, .ioError, "cannot set owner: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
     }
     if fchmod(descriptor, mode_t(inode.permissions)) != 0 {
-      problems.append(Diagnostic(.error, ExtractReport.hostFailureCode, "cannot set mode: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+      problems.append(Diagnostic(.error, .ioError, "cannot set mode: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
     }
     _ = HostDirectory.zeroTimes(descriptor)
     return (problems, written)

@@ -131,12 +131,12 @@ struct Extraction {
     guard start != 0, size != 0 else { return [] }
     let view = image.view
     guard walked.insert(start).inserted else {
-      sink.error("directory-loop", "refused: entries at \(hex(start)) were already extracted (directory loop)", offset: start, path: directory.path)
+      sink.error(.directoryLoop, "refused: entries at \(hex(start)) were already extracted (directory loop)", offset: start, path: directory.path)
       return []
     }
     walkedBytes += size
     guard view.contains(offset: start, length: size), walkedBytes <= view.count else {
-      sink.error("directory-out-of-range", "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: directory.path)
+      sink.error(.directoryOutOfRange, "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: directory.path)
       return []
     }
     let (entries, problem) = DirectoryScanner.scan(view, start: start, size: size, path: directory.path)
@@ -153,7 +153,7 @@ struct Extraction {
       }
       guard names.insert(entry.name).inserted else {
         sink.error(
-          "duplicate-name", "refused to extract a second entry with the same name (it could redirect writes through the first)",
+          .duplicateName, "refused to extract a second entry with the same name (it could redirect writes through the first)",
           offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
         continue
       }
@@ -163,7 +163,7 @@ struct Extraction {
   }
 
   private mutating func hostFailure(_ what: String, path: String, offset: Int) {
-    sink.error(ExtractReport.hostFailureCode, "\(what): \(HostDirectory.lastError())", offset: offset, path: path)
+    sink.error(.ioError, "\(what): \(HostDirectory.lastError())", offset: offset, path: path)
   }
 
   /// Makes room for `entry` when overwriting; returns false if something is in the way.
@@ -189,7 +189,7 @@ struct Extraction {
     let name = entry.name
     let node = Node(entry: DirectoryEntry(entryOffset: entry.offset, inode: inode, name: name))
     guard let type = inode.fileType else {
-      sink.error("bad-mode", "skipped: unknown file type in mode 0o\(String(inode.mode, radix: 8))", offset: entry.offset, path: path)
+      sink.error(.badMode, "skipped: unknown file type in mode 0o\(String(inode.mode, radix: 8))", offset: entry.offset, path: path)
       return nil
     }
     guard clear(name, in: parent, keepDirectory: type == .directory, path: path, offset: entry.offset) else { return nil }
@@ -197,7 +197,7 @@ struct Extraction {
     switch type {
     case .directory:
       guard path.utf8.count <= TreeChecker.maxPathLength else {
-        sink.error("path-too-long", "refused: path is longer than \(TreeChecker.maxPathLength) bytes", offset: entry.offset, path: path)
+        sink.error(.pathTooLong, "refused: path is longer than \(TreeChecker.maxPathLength) bytes", offset: entry.offset, path: path)
         return nil
       }
       if HostDirectory.makeDirectory(parent, name) != 0 && !(errno == EEXIST && options.overwrite) {
@@ -207,7 +207,7 @@ struct Extraction {
       let descriptor = HostDirectory.openDirectory(parent, name)
       guard descriptor >= 0 else {
         if errno == ELOOP || errno == ENOTDIR {
-          sink.error("unsafe-path", "refused: a symlink or non-directory is where a directory is expected", offset: entry.offset, path: path)
+          sink.error(.unsafePath, "refused: a symlink or non-directory is where a directory is expected", offset: entry.offset, path: path)
         } else {
           hostFailure("cannot open directory", path: path, offset: entry.offset)
         }
@@ -227,16 +227,16 @@ struct Extraction {
       do {
         target = try image.readlink(node)
       } catch {
-        sink.error("bad-symlink", "cannot read the symlink's target: \(error.message)", offset: error.offset ?? entry.offset, path: path)
+        sink.error(.badSymlink, "cannot read the symlink's target: \(error.message)", offset: error.offset ?? entry.offset, path: path)
         return nil
       }
       guard !target.isEmpty, !target.contains(0) else {
-        sink.error("nul-in-symlink", "refused: symlink target is empty or contains a NUL byte", offset: entry.offset, path: path)
+        sink.error(.nulInSymlink, "refused: symlink target is empty or contains a NUL byte", offset: entry.offset, path: path)
         return nil
       }
       guard target.count <= min(Inode.maxSymlinkTargetLength(pageSize: image.blockSize), Int(PATH_MAX) - 1) else {
         sink.error(
-          "symlink-too-long", "refused: symlink target is \(target.count) bytes, longer than a page or PATH_MAX",
+          .symlinkTooLong, "refused: symlink target is \(target.count) bytes, longer than a page or PATH_MAX",
           offset: entry.offset, path: path)
         return nil
       }
@@ -256,7 +256,7 @@ struct Extraction {
       let device = type.isDevice ? HostDirectory.deviceNumber(DeviceNumber(inodeSize: inode.size)) : 0
       guard HostDirectory.makeNode(parent, name, mode: kind | 0o600, device: device) == 0 else {
         if errno == EPERM && type.isDevice {
-          sink.warning("device-skipped", "skipped \(type): creating device nodes needs root", offset: entry.offset, path: path)
+          sink.warning(.deviceSkipped, "skipped \(type): creating device nodes needs root", offset: entry.offset, path: path)
         } else {
           hostFailure("cannot create \(type)", path: path, offset: entry.offset)
         }

@@ -17,7 +17,7 @@ enum DiagnosticOutput {
   static func json(_ diagnostic: Diagnostic) -> JSONValue {
     var members: [(String, JSONValue)] = [
       ("severity", .string(diagnostic.severity.rawValue)),
-      ("code", .string(diagnostic.code)),
+      ("code", .string(diagnostic.code.rawValue)),
     ]
     members.append(("offset", diagnostic.offset.map { .int($0) } ?? .null))
     members.append(("path", diagnostic.path.map { .string($0) } ?? .null))
