@@ -4,56 +4,59 @@
 /// and the `path` of the entry involved.
 ///
 ///     do { _ = try CramfsImage(path: "fw.img") }
-///     catch { print(error) }   // "bad magic 0x12345678 at offset 0x0"
+///     catch { print(error) }   // "no cramfs magic at offset 0 or 512 (found 0x12345678 at 0) (at 0x0)"
 public struct CramfsError: Error, Hashable, Sendable, CustomStringConvertible {
-  /// The kind of failure. Extensible: new codes can be added without breaking callers.
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
-    public let name: String
-    public init(_ name: String) { self.name = name }
-    public var description: String { name }
-
+  /// The kind of failure: a closed set, so callers can match on it (`error.code == .io`); only the library
+  /// creates codes. New cases may be added: switch over codes with a `default` branch.
+  public enum Code: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// No cramfs magic at offset 0 or 512.
-    public static let badMagic = Code("badMagic")
+    case badMagic
     /// The magic is there, byte-swapped: the image is for a CPU of the other byte order.
-    public static let wrongByteOrder = Code("wrongByteOrder")
+    case wrongByteOrder
     /// A structure runs past the end of the image.
-    public static let truncated = Code("truncated")
+    case truncated
     /// Flags or features this reader does not know.
-    public static let unsupportedFeature = Code("unsupportedFeature")
+    case unsupportedFeature
     /// A structure violates the format's rules.
-    public static let corrupted = Code("corrupted")
+    case corrupted
     /// An offset or length points outside the image.
-    public static let outOfBounds = Code("outOfBounds")
+    case outOfBounds
     /// A block failed to decompress or decompressed to the wrong length.
-    public static let compression = Code("compression")
+    case compression
     /// A system call failed.
-    public static let io = Code("io")
+    case io
     /// The input breaks a limit of the cramfs format (file too large, name too long, ...).
-    public static let limitExceeded = Code("limitExceeded")
+    case limitExceeded
     /// A path does not name an entry of the image.
-    public static let notFound = Code("notFound")
+    case notFound
     /// An operation was applied to an entry of the wrong type.
-    public static let wrongType = Code("wrongType")
+    case wrongType
     /// A caller-supplied option or argument is invalid.
-    public static let invalidArgument = Code("invalidArgument")
+    case invalidArgument
     /// The image's block size is not recorded and its data fits several sizes that read it differently:
     /// the caller must give it.
-    public static let ambiguousBlockSize = Code("ambiguousBlockSize")
+    case ambiguousBlockSize
     /// Extraction refused to write outside its target directory.
-    public static let unsafePath = Code("unsafePath")
+    case unsafePath
     /// The extraction target exists and is not empty, and overwriting was not asked for.
-    public static let targetNotEmpty = Code("targetNotEmpty")
+    case targetNotEmpty
     /// A build produced warnings and was asked to treat them as errors.
-    public static let warningsAreErrors = Code("warningsAreErrors")
+    case warningsAreErrors
+
+    /// The case's name (`badMagic`), as messages and logs show it.
+    public var description: String { rawValue }
   }
 
+  /// What kind of failure this is.
   public var code: Code
+  /// What went wrong, in one line, without the offset and path (``description`` adds them).
   public var message: String
   /// Byte offset in the image, when the error concerns one place.
   public var offset: Int?
   /// Path of the entry (inside the image or on the host), when known.
   public var path: String?
 
+  /// An error of kind `code`, and where known its offset in the image and the path involved.
   public init(_ code: Code, _ message: String, offset: Int? = nil, path: String? = nil) {
     self.code = code
     self.message = message
@@ -61,6 +64,7 @@ public struct CramfsError: Error, Hashable, Sendable, CustomStringConvertible {
     self.path = path
   }
 
+  /// `message (at 0x…, in /path)`: the message, then the offset and path when known.
   public var description: String {
     var text = message
     if let offset { text += " (at 0x\(String(offset, radix: 16))" + (path.map { ", in \($0)" } ?? "") + ")" }
