@@ -159,7 +159,7 @@ struct BlockSizeDetectionTests {
       do {
         let predicted = try XIPAnalysis.analyze(image)
         #expect(predicted.files.map(\.directPages) == truth.files.map(\.directPages))
-      } catch let error as CramfsError {
+      } catch {
         #expect(error.code == .ambiguousBlockSize)
       }
     }

@@ -78,11 +78,18 @@ public enum XIPAnalysis {
   ///   - image: the image.
   ///   - physicalBase: the physical address the image starts at (the MTD window); the kernel
   ///     requires the first direct page's physical address to be page aligned.
-  public static func analyze(_ image: CramfsImage, physicalBase: UInt64 = 0) throws -> XIPReport {
+  /// - Throws: `CramfsError` for a corrupt image, and as ``analyze(_:path:in:physicalBase:)`` does.
+  public static func analyze(_ image: CramfsImage, physicalBase: UInt64 = 0) throws(CramfsError) -> XIPReport {
     var files: [XIPFileReport] = []
-    try image.walk { path, node in
-      guard node.type == .regular else { return }
-      files.append(try analyze(node, path: path, in: image, physicalBase: physicalBase))
+    do {
+      try image.walk { path, node in
+        guard node.type == .regular else { return }
+        files.append(try analyze(node, path: path, in: image, physicalBase: physicalBase))
+      }
+    } catch {
+      // `walk` throws untyped (it rethrows what the visitor throws); here the walk and the visitor
+      // throw only `CramfsError`, so the fallback is never taken.
+      throw error as? CramfsError ?? CramfsError(.corrupted, "\(error)")
     }
     return XIPReport(pageSize: image.blockSize, physicalBase: physicalBase, files: files)
   }
