@@ -85,7 +85,7 @@ public enum FUSESession {
     }
     let result = CFuse_sessionLoopMT(session, UInt32(max(1, options.threads)), UInt32(max(1, options.threads)))
     if result < 0 {
-      throw CramfsError(.io, "the FUSE session ended with an error: \(String(cString: strerror(-result)))")
+      throw SystemCall.error("the FUSE session ended with an error", errno: -result)
     }
   }
 

@@ -10,13 +10,13 @@ enum MountPoint {
   static func validate(_ path: String) throws(CramfsError) -> String {
     var info = stat()
     guard stat(path, &info) == 0 else {
-      throw CramfsError(.io, "mount point \(path): \(String(cString: strerror(errno)))", path: path)
+      throw SystemCall.error("mount point \(path)", path: path)
     }
     guard info.st_mode & S_IFMT == S_IFDIR else {
-      throw CramfsError(.io, "mount point \(path): Not a directory", path: path)
+      throw SystemCall.error("mount point \(path)", errno: ENOTDIR, path: path)
     }
     guard let resolved = realpath(path, nil) else {
-      throw CramfsError(.io, "mount point \(path): \(String(cString: strerror(errno)))", path: path)
+      throw SystemCall.error("mount point \(path)", path: path)
     }
     let absolute = String(cString: resolved)
     free(resolved)

@@ -234,7 +234,7 @@ public struct DeviceTable: Sendable, Hashable {
   private static func readFile(_ path: String) throws(CramfsError) -> [UInt8] {
     let fd = withCString(Array(path.utf8)) { open($0, O_RDONLY | O_CLOEXEC) }
     guard fd >= 0 else {
-      throw CramfsError(.io, "cannot open device table \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot open device table \(path)", path: path)
     }
     defer { close(fd) }
     var bytes: [UInt8] = []
@@ -243,7 +243,7 @@ public struct DeviceTable: Sendable, Hashable {
       let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if count < 0 {
         if errno == EINTR { continue }
-        throw CramfsError(.io, "cannot read device table \(path): \(errnoText())", path: path)
+        throw SystemCall.error("cannot read device table \(path)", path: path)
       }
       if count == 0 { break }
       bytes.append(contentsOf: chunk[0..<count])

@@ -54,7 +54,7 @@ public enum ImageBuilder {
     if let inserted = options.insertedFile {
       var info = stat()
       guard withCString(Array(inserted.utf8), { stat($0, &info) }) == 0 else {
-        throw CramfsError(.io, "cannot stat \(inserted): \(errnoText())", path: inserted)
+        throw SystemCall.error("cannot stat \(inserted)", path: inserted)
       }
       insertedFileSize = Int(info.st_size)
       if insertedFileSize == 0 {

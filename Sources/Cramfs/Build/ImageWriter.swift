@@ -337,7 +337,7 @@ private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at off
     }
     if count < 0 {
       if errno == EINTR { continue }
-      throw CramfsError(.io, "cannot write \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot write \(path)", path: path)
     }
     done += count
   }
@@ -370,9 +370,7 @@ private final class TemporaryFile {
     var template = Array((prefix + "." + base + ".tmp-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw CramfsError(
-        .io, "cannot create a temporary file next to \(destination): \(errnoText())",
-        path: destination)
+      throw SystemCall.error("cannot create a temporary file next to \(destination)", path: destination)
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     descriptor = fd
@@ -391,7 +389,7 @@ private final class TemporaryFile {
 
   func truncate(to length: Int) throws(CramfsError) {
     guard ftruncate(descriptor, off_t(length)) == 0 else {
-      throw CramfsError(.io, "cannot size \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot size \(path)", path: path)
     }
   }
 
@@ -407,7 +405,7 @@ private final class TemporaryFile {
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else {
         throw CramfsError(
-          .io, "cannot read back \(path): \(count < 0 ? errnoText() : "file is short")", path: path)
+          .io, "cannot read back \(path): \(count < 0 ? SystemCall.text() : "file is short")", path: path)
       }
       crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), continuing: crc)
       offset += count
@@ -420,16 +418,16 @@ private final class TemporaryFile {
     let mask = umask(0)
     umask(mask)
     guard fchmod(descriptor, 0o666 & ~mask) == 0 else {
-      throw CramfsError(.io, "cannot finish \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot finish \(path)", path: path)
     }
     if hiddenPath == nil { try link(to: destination) }
     isClosed = true
     guard close(descriptor) == 0 else {
-      throw CramfsError(.io, "cannot finish \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot finish \(path)", path: path)
     }
     guard let hiddenPath else { return }
     guard rename(hiddenPath, destination) == 0 else {
-      let reason = errnoText()
+      let reason = SystemCall.text()
       unlink(hiddenPath)
       throw CramfsError(.io, "cannot rename \(hiddenPath) to \(destination): \(reason)", path: destination)
     }
@@ -455,7 +453,7 @@ private final class TemporaryFile {
       }
     }
     guard result == 0 else {
-      throw CramfsError(.io, "cannot create \(destination): \(String(cString: strerror(-result)))", path: destination)
+      throw SystemCall.error("cannot create \(destination)", errno: -result, path: destination)
     }
   }
 

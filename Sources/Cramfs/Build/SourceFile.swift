@@ -20,12 +20,12 @@ final class SourceFile: ContentReader, @unchecked Sendable {
     self.size = size
     let fd = withCString(pathBytes) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
     guard fd >= 0 else {
-      throw CramfsError(.io, "cannot open \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot open \(path)", path: path)
     }
     descriptor = fd
     var info = stat()
     guard fstat(fd, &info) == 0 else {
-      throw CramfsError(.io, "cannot stat \(path): \(errnoText())", path: path)
+      throw SystemCall.error("cannot stat \(path)", path: path)
     }
     guard Int(info.st_size) == size else {
       throw CramfsError(
@@ -45,7 +45,7 @@ final class SourceFile: ContentReader, @unchecked Sendable {
         descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
       if count < 0 {
         if errno == EINTR { continue }
-        throw CramfsError(.io, "cannot read \(path): \(errnoText())", path: path)
+        throw SystemCall.error("cannot read \(path)", path: path)
       }
       guard count > 0 else {
         throw CramfsError(.io, "\(path) became shorter while the image was built", path: path)

@@ -97,8 +97,6 @@ func withCString<T>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T 
   }
 }
 
-func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
-
 private struct Scanner {
   let options: BuildOptions
   var entries: [SourceEntry] = []
@@ -110,7 +108,7 @@ private struct Scanner {
     var info = stat()
     let pathText = String(decoding: path, as: UTF8.self)
     guard withCString(path, { stat($0, &info) }) == 0 else {
-      throw CramfsError(.io, "cannot stat \(pathText): \(errnoText())", path: pathText)
+      throw SystemCall.error("cannot stat \(pathText)", path: pathText)
     }
     guard info.st_mode & S_IFMT == S_IFDIR else {
       throw CramfsError(.invalidArgument, "\(pathText) is not a directory", path: pathText)
@@ -135,7 +133,7 @@ private struct Scanner {
       try SourceTree.checkName(name, path: pathText)
       var info = stat()
       guard withCString(path, { lstat($0, &info) }) == 0 else {
-        throw CramfsError(.io, "cannot stat \(pathText): \(errnoText())", path: pathText)
+        throw SystemCall.error("cannot stat \(pathText)", path: pathText)
       }
       guard let type = FileType(mode: UInt16(truncatingIfNeeded: info.st_mode)) else {
         throw CramfsError(
@@ -185,7 +183,7 @@ private struct Scanner {
   func readNames(_ path: [UInt8]) throws(CramfsError) -> [[UInt8]] {
     let pathText = String(decoding: path, as: UTF8.self)
     guard let handle = withCString(path, { opendir($0) }) else {
-      throw CramfsError(.io, "cannot read directory \(pathText): \(errnoText())", path: pathText)
+      throw SystemCall.error("cannot read directory \(pathText)", path: pathText)
     }
     defer { closedir(handle) }
     var names: [[UInt8]] = []
@@ -193,8 +191,7 @@ private struct Scanner {
       errno = 0
       guard let entry = readdir(handle) else {
         if errno != 0 {
-          throw CramfsError(
-            .io, "cannot read directory \(pathText): \(errnoText())", path: pathText)
+          throw SystemCall.error("cannot read directory \(pathText)", path: pathText)
         }
         break
       }
@@ -218,7 +215,7 @@ private struct Scanner {
       }
     }
     guard count >= 0 else {
-      throw CramfsError(.io, "cannot read symlink \(pathText): \(errnoText())", path: pathText)
+      throw SystemCall.error("cannot read symlink \(pathText)", path: pathText)
     }
     guard count == expected else {
       throw CramfsError(.io, "symlink \(pathText) changed while it was read", path: pathText)

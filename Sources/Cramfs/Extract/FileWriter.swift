@@ -60,7 +60,7 @@ enum FileWriter {
     }
     let descriptor = HostDirectory.createFile(job.parent, job.name)
     guard descriptor >= 0 else {
-      let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(HostDirectory.lastError())"
+      let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(SystemCall.text())"
       return ([Diagnostic(.error, errno == EEXIST ? .unsafePath : .ioError, message, offset: job.node.entryOffset, path: job.path)], 0)
     }
     defer { close(descriptor) }
@@ -82,16 +82,16 @@ enum FileWriter {
         }
       }
       guard writeSparse(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size]), blockSize: blockSize) else {
-        problems.append(Diagnostic(.error, .ioError, "write failed: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+        problems.append(Diagnostic(.error, .ioError, "write failed: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
         return (problems, 0)
       }
       written = size
     }
     if preserveOwners && fchown(descriptor, uid_t(inode.uid), gid_t(inode.gid)) != 0 {
-      problems.append(Diagnostic(.error, .ioError, "cannot set owner: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+      problems.append(Diagnostic(.error, .ioError, "cannot set owner: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
     }
     if fchmod(descriptor, mode_t(inode.permissions)) != 0 {
-      problems.append(Diagnostic(.error, .ioError, "cannot set mode: \(HostDirectory.lastError())", offset: job.node.entryOffset, path: job.path))
+      problems.append(Diagnostic(.error, .ioError, "cannot set mode: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
     }
     _ = HostDirectory.zeroTimes(descriptor)
     return (problems, written)

@@ -7,9 +7,6 @@
 /// System calls relative to a directory descriptor, none of which follows a symlink at the last
 /// component (names never contain `/`, so there are no other components).
 enum HostDirectory {
-  /// The current `errno` as text.
-  static func lastError() -> String { String(cString: strerror(errno)) }
-
   /// Runs `body` with `name` as a NUL-terminated C string.
   static func withCName<T>(_ name: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T {
     var bytes = name

@@ -32,11 +32,11 @@ public enum ImageExtractor {
     if mkdir(directory, 0o700) == 0 {
       created = true
     } else if errno != EEXIST {
-      throw CramfsError(.io, "cannot create \(directory): \(HostDirectory.lastError())", path: directory)
+      throw SystemCall.error("cannot create \(directory)", path: directory)
     }
     let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard root >= 0 else {
-      throw CramfsError(.io, "cannot open \(directory): \(HostDirectory.lastError())", path: directory)
+      throw SystemCall.error("cannot open \(directory)", path: directory)
     }
     if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
       close(root)
@@ -163,7 +163,7 @@ struct Extraction {
   }
 
   private mutating func hostFailure(_ what: String, path: String, offset: Int) {
-    sink.error(.ioError, "\(what): \(HostDirectory.lastError())", offset: offset, path: path)
+    sink.error(.ioError, "\(what): \(SystemCall.text())", offset: offset, path: path)
   }
 
   /// Makes room for `entry` when overwriting; returns false if something is in the way.

@@ -30,7 +30,7 @@ public final class MappedFile: @unchecked Sendable {
     defer { try? fd.close() }
     var info = stat()
     guard fstat(fd.rawValue, &info) == 0 else {
-      throw CramfsError(.io, "cannot stat \(path): \(Errno(rawValue: errno))", path: path)
+      throw SystemCall.error("cannot stat \(path)", path: path)
     }
     guard info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFBLK else {
       throw CramfsError(.io, "\(path) is not a regular file", path: path)
@@ -44,7 +44,7 @@ public final class MappedFile: @unchecked Sendable {
       return
     }
     guard let address = mmap(nil, length, PROT_READ, MAP_SHARED | (readingAll ? MAP_POPULATE : 0), fd.rawValue, 0), address != MAP_FAILED else {
-      throw CramfsError(.io, "cannot map \(path): \(Errno(rawValue: errno))", path: path)
+      throw SystemCall.error("cannot map \(path)", path: path)
     }
     bytes = UnsafeRawBufferPointer(start: address, count: length)
   }

@@ -89,7 +89,7 @@ public final class FileMapping: @unchecked Sendable {
 
     guard let region = mmap(nil, mappedLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
       region != MAP_FAILED
-    else { throw CramfsError(.io, "cannot reserve \(mappedLength) bytes of address space: \(String(cString: strerror(errno)))") }
+    else { throw SystemCall.error("cannot reserve \(mappedLength) bytes of address space") }
     address = region
 
     // The direct prefix, by the kernel's rules, with the image's position in its file as the base.

@@ -69,7 +69,7 @@ public final class FileOutput: @unchecked Sendable {
       let written = systemWrite(descriptor, rest.baseAddress, rest.count)
       if written < 0 {
         if errno == EINTR { continue }
-        throw CramfsError(.io, "cannot write to \(name): \(systemErrorDescription(errno))")
+        throw SystemCall.error("cannot write to \(name)")
       }
       rest = UnsafeRawBufferPointer(rebasing: rest[written...])
     }
@@ -80,12 +80,6 @@ private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int
   write(fd, pointer, count)
 }
 
-/// The system's text for an `errno` value (`strerror`).
-func systemErrorDescription(_ code: Int32) -> String {
-  guard let text = strerror(code) else { return "error \(code)" }
-  return String(decoding: UnsafeRawBufferPointer(start: text, count: strlen(text)), as: UTF8.self)
-}
-
 extension FileOutput {
   /// Writes `contents` to the file at `path`, created or truncated (mode 0666 minus the umask).
   ///
@@ -93,7 +87,7 @@ extension FileOutput {
   static func writeFile(_ path: String, contents: String) throws(CramfsError) {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
     guard descriptor >= 0 else {
-      throw CramfsError(.io, "cannot create \(path): \(systemErrorDescription(errno))", path: path)
+      throw SystemCall.error("cannot create \(path)", path: path)
     }
     let file = FileOutput(descriptor: descriptor, name: path)
     do {
@@ -104,7 +98,7 @@ extension FileOutput {
       throw error
     }
     guard close(descriptor) == 0 else {
-      throw CramfsError(.io, "cannot write \(path): \(systemErrorDescription(errno))", path: path)
+      throw SystemCall.error("cannot write \(path)", path: path)
     }
   }
 }

@@ -18,7 +18,7 @@ public enum ImageInputs {
     if argument == "-" { return TarArchiveInput(path: nil) }
     var info = stat()
     guard stat(argument, &info) == 0 else {
-      throw CramfsError(.io, "cannot stat \(argument): \(errnoText())", path: argument)
+      throw SystemCall.error("cannot stat \(argument)", path: argument)
     }
     switch info.st_mode & S_IFMT {
     case S_IFDIR:
@@ -35,11 +35,11 @@ public enum ImageInputs {
   /// not a tar archive.
   static func startsWithCramfsMagic(_ path: String) throws(CramfsError) -> Bool {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw CramfsError(.io, "cannot open \(path): \(errnoText())", path: path) }
+    guard fd >= 0 else { throw SystemCall.error("cannot open \(path)", path: path) }
     defer { close(fd) }
     var head = [UInt8](repeating: 0, count: Superblock.padSize + 4)
     let count = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-    guard count >= 0 else { throw CramfsError(.io, "cannot read \(path): \(errnoText())", path: path) }
+    guard count >= 0 else { throw SystemCall.error("cannot read \(path)", path: path) }
     func hasMagic(at offset: Int) -> Bool {
       guard offset + 4 <= count else { return false }
       let word = head[offset..<offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

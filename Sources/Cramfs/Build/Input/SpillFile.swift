@@ -19,8 +19,7 @@ final class SpillFile: @unchecked Sendable {
     var template = Array((base + "/.cramfs-spill-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw CramfsError(
-        .io, "cannot create a temporary file in \(base): \(errnoText())", path: base)
+      throw SystemCall.error("cannot create a temporary file in \(base)", path: base)
     }
     template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -38,7 +37,7 @@ final class SpillFile: @unchecked Sendable {
       let count = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(start + done))
       if count < 0 {
         if errno == EINTR { continue }
-        throw CramfsError(.io, "cannot write the temporary file: \(errnoText())")
+        throw SystemCall.error("cannot write the temporary file")
       }
       done += count
     }
@@ -53,7 +52,7 @@ final class SpillFile: @unchecked Sendable {
       let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
       if count < 0 {
         if errno == EINTR { continue }
-        throw CramfsError(.io, "cannot read the temporary file: \(errnoText())")
+        throw SystemCall.error("cannot read the temporary file")
       }
       guard count > 0 else { throw CramfsError(.io, "the temporary file is short") }
       done += count

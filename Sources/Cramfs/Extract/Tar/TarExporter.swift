@@ -174,8 +174,7 @@ private final class TarOutputFile {
     var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
-      throw CramfsError(
-        .io, "cannot create a temporary file next to \(destination): \(errnoText())", path: destination)
+      throw SystemCall.error("cannot create a temporary file next to \(destination)", path: destination)
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     descriptor = fd
@@ -187,12 +186,12 @@ private final class TarOutputFile {
     let mask = umask(0)
     umask(mask)
     guard fchmod(descriptor, 0o666 & ~mask) == 0, close(descriptor) == 0 else {
-      let reason = errnoText()
+      let reason = SystemCall.text()
       unlink(path)
       throw CramfsError(.io, "cannot finish \(path): \(reason)", path: path)
     }
     guard rename(path, destination) == 0 else {
-      let reason = errnoText()
+      let reason = SystemCall.text()
       unlink(path)
       throw CramfsError(.io, "cannot rename \(path) to \(destination): \(reason)", path: destination)
     }
