@@ -27,8 +27,9 @@ import Testing
     let predictions = try XIPAnalysis.analyze(image)
     var mapped = 0
     var direct = 0
-    try image.walk { path, node in
-      guard node.type == .regular, node.inode.size > 0 else { return }
+    var files: [(path: String, node: Node)] = []
+    try image.walk { path, node in if node.type == .regular, node.inode.size > 0 { files.append((path, node)) } }
+    for (path, node) in files {
       let mapping = try FileMapping(image: image, node: node, lazy: lazy)
       #expect(Array(mapping.bytes) == (try image.contents(of: node)), "\(path), \(tree.replayHint)")
       let predicted = predictions.files.first { $0.path == path }?.directPages
@@ -50,8 +51,9 @@ import Testing
       let result = try runProcess("/usr/sbin/mkfs.cramfs", arguments + [tree.root, work + "/image"])
       #expect(result.status == 0)
       let image = try CramfsImage(path: work + "/image")
-      try image.walk { path, node in
-        guard node.type == .regular, node.inode.size > 0 else { return }
+      var files: [(path: String, node: Node)] = []
+      try image.walk { path, node in if node.type == .regular, node.inode.size > 0 { files.append((path, node)) } }
+      for (path, node) in files {
         let mapping = try FileMapping(image: image, node: node)
         #expect(mapping.directPages == 0)
         #expect(Array(mapping.bytes) == (try image.contents(of: node)), "\(path), \(tree.replayHint)")

@@ -40,7 +40,7 @@ private func measuredXIPPadding(_ image: CramfsImage) throws -> Int {
   }
   var regions: [Region] = []
   var seen = Set<Int>()
-  try image.walk { _, node in
+  try image.walk { (_, node) throws(CramfsError) in
     guard node.type == .regular || node.type == .symlink, node.hasData,
       seen.insert(node.inode.byteOffset).inserted
     else { return }

@@ -258,7 +258,7 @@ enum CorruptCases {
   private func dataEnd(of bytes: [UInt8]) throws -> Int {
     let image = try CramfsImage(bytes: bytes)
     var end = 0
-    try image.walk { _, node in
+    try image.walk { (_, node) throws(CramfsError) in
       end = max(end, node.entryOffset + 12 + node.inode.nameByteCount)
       if (node.type == .regular || node.type == .symlink) && node.hasData {
         for location in try image.blockLocations(of: node) { end = max(end, location.end) }

@@ -18,12 +18,11 @@ import Testing
           case .symlink: _ = try image.readlink(node)
           default: break
           }
-        } catch is CramfsError {
+        } catch {
           errors += 1
         }
       }
     } catch {
-      #expect(error is CramfsError)
       errors += 1
     }
     return errors

@@ -32,14 +32,14 @@ import Testing
     let checksum = try #require(image.checksum())
     #expect(checksum.stored == checksum.computed)
 
-    var seen: [String] = []
-    try image.walk { path, node in
-      seen.append(path)
+    var walked: [(path: String, node: Node)] = []
+    try image.walk { path, node in walked.append((path, node)) }
+    for (path, node) in walked {
       let expected = try ExpectedEntry(hostPath: tree.source.path + path)
       let actual = try ExpectedEntry(image: image, node: node)
       #expect(actual == expected, "\(path)")
     }
-    #expect(seen.sorted() == (try hostPaths(below: tree.source)))
+    #expect(walked.map(\.path).sorted() == (try hostPaths(below: tree.source)))
   }
 
   @Test func statMatchesTheKernel() throws {

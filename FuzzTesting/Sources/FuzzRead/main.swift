@@ -18,7 +18,7 @@ public func fuzzRead(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   let bytes = UnsafeBufferPointer(start: start, count: count)
   guard let image = try? CramfsImage(bytes: bytes) else { return 0 }
   var budget = 2000
-  try? image.walk { path, node in
+  try? image.walk { (path, node) throws(CramfsError) in
     budget -= 1
     guard budget > 0 else { throw CramfsError(.corrupted, "budget") }
     _ = image.stat(node)

@@ -85,7 +85,7 @@ struct TreeChecker {
     directoryStart = min(directoryStart, start)
     directoryEnd = max(directoryEnd, start + size)
 
-    let (entries, problem) = DirectoryScanner.scan(context.view, start: start, size: size, path: path)
+    let (entries, unreadable) = DirectoryScanner.scan(context.view, start: start, size: size)
     var subdirectories: [PendingDirectory] = []
     var names: Set<[UInt8]> = []
     var previous: [UInt8]?
@@ -109,7 +109,7 @@ struct TreeChecker {
         subdirectories.append(child)
       }
     }
-    if let problem { sink.add(problem) }
+    if let unreadable { sink.add(unreadable.diagnostic(path: path)) }
     return subdirectories
   }
 

@@ -139,8 +139,8 @@ struct Extraction {
       sink.error(.directoryOutOfRange, "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: directory.path)
       return []
     }
-    let (entries, problem) = DirectoryScanner.scan(view, start: start, size: size, path: directory.path)
-    if let problem { sink.add(problem) }
+    let (entries, unreadable) = DirectoryScanner.scan(view, start: start, size: size)
+    if let unreadable { sink.add(unreadable.diagnostic(path: directory.path)) }
     var names: Set<[UInt8]> = []
     var subdirectories: [Int] = []
     options.progress?.addTotals(entries: entries.count)

@@ -180,27 +180,6 @@ public final class CramfsImage: Sendable {
     return stack[stack.count - 1]
   }
 
-  /// Every entry below the root, depth first in image order, with its path (`/a/b`).
-  ///
-  /// Stops with `CramfsError/Code/corrupted` if a directory's entries are reached twice (an offset loop);
-  /// rethrows what `visit` throws.
-  public func walk(_ visit: (String, Node) throws -> Void) throws {
-    var seen: Set<Int> = []
-    func descend(_ directory: Node, _ path: String) throws {
-      if directory.inode.offsetWords != 0, directory.inode.size != 0 {
-        guard seen.insert(directory.inode.byteOffset).inserted else {
-          throw CramfsError(.corrupted, "directory loop: entries at 0x\(String(directory.inode.byteOffset, radix: 16)) are reached twice", offset: directory.entryOffset, path: path.isEmpty ? "/" : path)
-        }
-      }
-      for child in try children(of: directory) {
-        let childPath = path + "/" + child.nameString
-        try visit(childPath, child)
-        if child.type == .directory { try descend(child, childPath) }
-      }
-    }
-    try descend(root, "")
-  }
-
   // MARK: - Metadata
 
   /// The attributes the kernel reports for `node` (times are always 0, the link count 1).

@@ -148,7 +148,7 @@ public enum ImageScanner {
     var problem: String?
     let measure = !image.superblock.flags.contains(.fsidVersion2)
     do {
-      try image.walk { _, node in
+      try image.walk { (_, node) throws(CramfsError) in
         entries += 1
         guard measure else { return }
         extent = max(extent, try structureEnd(of: node, in: image))
@@ -167,7 +167,7 @@ public enum ImageScanner {
   }
 
   /// One past the last byte `node` occupies: its directory entries, or its pointer table and blocks.
-  private static func structureEnd(of node: Node, in image: CramfsImage) throws -> Int {
+  private static func structureEnd(of node: Node, in image: CramfsImage) throws(CramfsError) -> Int {
     guard node.hasData else { return 0 }
     if node.type == .directory { return node.inode.byteOffset + Int(node.inode.size) }
     var end = node.inode.byteOffset + 4 * node.blockCount(blockSize: image.blockSize)

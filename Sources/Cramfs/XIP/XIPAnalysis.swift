@@ -81,15 +81,9 @@ public enum XIPAnalysis {
   /// - Throws: `CramfsError` for a corrupt image, and as ``analyze(_:path:in:physicalBase:)`` does.
   public static func analyze(_ image: CramfsImage, physicalBase: UInt64 = 0) throws(CramfsError) -> XIPReport {
     var files: [XIPFileReport] = []
-    do {
-      try image.walk { path, node in
-        guard node.type == .regular else { return }
-        files.append(try analyze(node, path: path, in: image, physicalBase: physicalBase))
-      }
-    } catch {
-      // `walk` throws untyped (it rethrows what the visitor throws); here the walk and the visitor
-      // throw only `CramfsError`, so the fallback is never taken.
-      throw error as? CramfsError ?? CramfsError(.corrupted, "\(error)")
+    try image.walk { (path, node) throws(CramfsError) in
+      guard node.type == .regular else { return }
+      files.append(try analyze(node, path: path, in: image, physicalBase: physicalBase))
     }
     return XIPReport(pageSize: image.blockSize, physicalBase: physicalBase, files: files)
   }

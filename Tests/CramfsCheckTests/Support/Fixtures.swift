@@ -73,7 +73,7 @@ enum Fixtures {
     let image = try CramfsImage(bytes: bytes)
     let start = image.geometry.superblockOffset
     var set: Set<Int> = [0, 1, 4, 8, 16, 32, 48, 63, 64, 75, start, start + 4, start + 64, start + 75, start + 76]
-    try image.walk { _, node in
+    try image.walk { (_, node) throws(CramfsError) in
       set.insert(node.entryOffset)
       set.insert(node.entryOffset + 12)
       set.insert(node.entryOffset + 12 + node.inode.nameByteCount)

@@ -11,29 +11,40 @@ struct ScannedEntry {
   var encodedSize: Int { Inode.encodedSize + inode.nameByteCount }
 }
 
+/// An entry that runs past the end of its directory: where, and what is wrong. The entries before it
+/// were read; nothing after it can be (entries have no length of their own besides their name's).
+struct UnreadableEntry: Equatable {
+  /// Offset of the entry's inode.
+  var offset: Int
+  var message: String
+
+  /// The checker's and the extractor's diagnostic for it.
+  func diagnostic(path: String) -> Diagnostic {
+    Diagnostic(.error, .entryPastDirectoryEnd, message, offset: offset, path: path)
+  }
+}
+
 /// Reads a directory's entries without trusting them: every read is bounded by the directory's range,
-/// and a malformed entry ends the scan with a diagnostic instead of an error.
+/// and a malformed entry ends the scan with a description instead of an error.
 enum DirectoryScanner {
-  /// The entries in `[start, start + size)`, plus a diagnostic if an entry runs past that range.
+  /// The entries in `[start, start + size)`, plus the entry that runs past that range, if any.
   /// The caller has checked that the range lies inside `view`.
-  static func scan(_ view: ByteView, start: Int, size: Int, path: String) -> (entries: [ScannedEntry], problem: Diagnostic?) {
+  static func scan(_ view: ByteView, start: Int, size: Int) -> (entries: [ScannedEntry], unreadable: UnreadableEntry?) {
     var entries: [ScannedEntry] = []
     var position = start
     let end = start + size
     while position < end {
       guard end - position >= Inode.encodedSize, let inode = try? Inode(decoding: view, at: position) else {
-        return (entries, Diagnostic(
-          .error, .entryPastDirectoryEnd,
-          "directory entry at \(hex(position)) runs past the end of its directory (\(hex(end)))", offset: position, path: path))
+        return (entries, UnreadableEntry(
+          offset: position, message: "directory entry at \(hex(position)) runs past the end of its directory (\(hex(end)))"))
       }
       let nameLength = inode.nameByteCount
       guard nameLength <= end - position - Inode.encodedSize,
         let raw = try? view.slice(position + Inode.encodedSize, nameLength)
       else {
-        return (entries, Diagnostic(
-          .error, .entryPastDirectoryEnd,
-          "the name of the entry at \(hex(position)) (\(nameLength) bytes) runs past the end of its directory (\(hex(end)))",
-          offset: position, path: path))
+        return (entries, UnreadableEntry(
+          offset: position,
+          message: "the name of the entry at \(hex(position)) (\(nameLength) bytes) runs past the end of its directory (\(hex(end)))"))
       }
       var length = raw.count
       while length > 0, raw[length - 1] == 0 { length -= 1 }
