@@ -1,19 +1,15 @@
-/// Walks every directory from the root and checks each entry: ranges, names, order, loops, types,
-/// and (through ``DataChecker``) every file's pointer table and blocks.
+/// Walks every directory from the root (``DirectoryWalker``, in image order) and checks each entry:
+/// ranges, names, order, loops, types, and (through ``DataChecker``) every file's pointer table and blocks.
 struct TreeChecker {
   let context: CheckContext
   let options: CheckOptions
   var data: DataChecker
-  /// Directories already walked, by the offset of their entries, with their path.
-  private var walked: [Int: String] = [:]
-  /// Bytes of directory entries walked so far; legal directories never overlap, so this stays below the
-  /// image size, which bounds the walk.
-  private var walkedBytes = 0
   private var entryCount = 0
   private var directoryStart = Int.max
   private var directoryEnd = 0
-  /// Longest path walked into (deeper directories are reported, not walked).
-  static let maxPathLength = 16384
+  /// Names met so far in the directory being walked, and the last one (for duplicates and order).
+  private var names: Set<[UInt8]> = []
+  private var previousName: [UInt8]?
 
   init(context: CheckContext, options: CheckOptions) {
     self.context = context
@@ -21,96 +17,89 @@ struct TreeChecker {
     data = DataChecker(context: context, verifyBlocks: options.verifyBlocks, progress: options.progress)
   }
 
-  /// A directory still to walk. Siblings share their parent's path; their own is made when walked.
-  private struct PendingDirectory {
-    var inode: Inode
-    var parentPath: String
-    var name: [UInt8]
-    var entryOffset: Int
-    var path: String { name.isEmpty && parentPath.isEmpty ? "/" : DirectoryScanner.join(parentPath, name) }
-  }
-
   mutating func run(sink: inout DiagnosticSink, report: inout CheckReport) {
     let start = context.geometry.superblockOffset
     data.regions.append(Region(start: 0, end: start + Superblock.encodedSize, kind: .superblock, path: "/"))
-    var pending = [PendingDirectory(inode: context.superblock.root, parentPath: "", name: [], entryOffset: start + 64)]
-    while let directory = pending.popLast() {
-      let children = walk(directory, sink: &sink, report: &report)
-      pending.append(contentsOf: children.reversed())
+    // Each directory's context is its path (`/` for the root).
+    var walker = DirectoryWalker<String>(view: context.view, order: .imageOrder)
+    walker.walk(from: .root(context.superblock, superblockOffset: start, context: "/")) { directory, entries in
+      enter(directory, entries: entries)
+    } visit: { entry, parent, mayEnter in
+      check(entry, in: parent.context, mayEnter: mayEnter, sink: &sink, report: &report)
+    } problem: { problem, directory in
+      sink.add(Self.diagnostic(problem, directory: directory, view: context.view))
     }
     data.finish(sink: &sink, report: &report)
     checkAreas(sink: &sink)
     checkCounts(sink: &sink)
   }
 
-  /// Checks one directory's entries; returns its subdirectories to walk.
-  private mutating func walk(_ directory: PendingDirectory, sink: inout DiagnosticSink, report: inout CheckReport) -> [PendingDirectory] {
-    let inode = directory.inode
-    let path = directory.path
-    let size = Int(inode.size)
-    let start = inode.byteOffset
-    if start == 0 {
-      if size != 0 {
-        sink.error(.zeroOffset, "directory has zero offset and non-zero size \(size)", offset: directory.entryOffset, path: path)
-      }
-      return []
-    }
-    guard size != 0 else { return [] }
-    if let other = walked[start] {
+  /// Records a directory the walk reads: its entries' region and the directory area's extent.
+  private mutating func enter(_ directory: DirectoryWalker<String>.Directory, entries: [ScannedEntry]) {
+    let start = directory.inode.byteOffset
+    let end = start + Int(directory.inode.size)
+    data.regions.append(Region(start: start, end: end, kind: .directory, path: directory.context))
+    directoryStart = min(directoryStart, start)
+    directoryEnd = max(directoryEnd, end)
+    options.progress?.addTotals(entries: entries.count)
+    names = []
+    previousName = nil
+  }
+
+  /// What the walk found wrong with a directory, as the checker reports it.
+  private static func diagnostic(_ problem: WalkProblem<String>, directory: DirectoryWalker<String>.Directory, view: ByteView) -> Diagnostic {
+    let path = directory.context
+    let start = directory.inode.byteOffset
+    let size = Int(directory.inode.size)
+    switch problem {
+    case .zeroOffset:
+      return Diagnostic(.error, .zeroOffset, "directory has zero offset and non-zero size \(size)", offset: directory.entryOffset, path: path)
+    case .alreadyWalked(let other):
       let isLoop = other == "/" || path.hasPrefix(other + "/")
-      sink.error(
-        isLoop ? .directoryLoop : .sharedDirectory,
+      return Diagnostic(
+        .error, isLoop ? .directoryLoop : .sharedDirectory,
         isLoop
           ? "directory loop: its entries at \(hex(start)) are those of its ancestor \(other)"
           : "its entries at \(hex(start)) are also the entries of \(other)",
         offset: directory.entryOffset, path: path)
-      return []
-    }
-    guard context.view.contains(offset: start, length: size) else {
-      sink.error(
-        .directoryOutOfRange,
-        "directory entries \(hex(start))-\(hex(start + size)) run past the end of the image (\(hex(context.view.count)))",
+    case .outOfRange:
+      return Diagnostic(
+        .error, .directoryOutOfRange,
+        "directory entries \(hex(start))-\(hex(start + size)) run past the end of the image (\(hex(view.count)))",
         offset: directory.entryOffset, path: path)
-      return []
-    }
-    walkedBytes += size
-    guard walkedBytes <= context.view.count else {
-      sink.error(
-        .directoryOverlap, "directory entries at \(hex(start)) overlap other directories (more entry bytes than the image holds)",
+    case .overlap:
+      return Diagnostic(
+        .error, .directoryOverlap, "directory entries at \(hex(start)) overlap other directories (more entry bytes than the image holds)",
         offset: directory.entryOffset, path: path)
-      return []
+    case .pathTooLong:
+      return Diagnostic(
+        .error, .pathTooLong, "path is longer than \(WalkGuard.maxPathLength) bytes; not walked further",
+        offset: directory.entryOffset, path: path)
+    case .unreadableEntry(let entry):
+      return entry.diagnostic(path: path)
     }
-    walked[start] = path
-    data.regions.append(Region(start: start, end: start + size, kind: .directory, path: path))
-    directoryStart = min(directoryStart, start)
-    directoryEnd = max(directoryEnd, start + size)
+  }
 
-    let (entries, unreadable) = DirectoryScanner.scan(context.view, start: start, size: size)
-    var subdirectories: [PendingDirectory] = []
-    var names: Set<[UInt8]> = []
-    var previous: [UInt8]?
-    let sorted = context.superblock.flags.contains(.sortedDirectories)
-    options.progress?.addTotals(entries: entries.count)
-    for entry in entries {
-      entryCount += 1
-      options.progress?.addEntries()
-      let childPath = DirectoryScanner.join(path, entry.name)
-      checkName(entry, path: childPath, sink: &sink)
-      if !names.insert(entry.name).inserted {
-        sink.error(.duplicateName, "duplicate name in its directory", offset: entry.offset, path: childPath)
-      } else if sorted, let previous, !previous.lexicographicallyPrecedes(entry.name) {
-        sink.error(
-          .unsortedEntries,
-          "entries are not sorted: '\(DirectoryScanner.displayName(previous))' comes before '\(DirectoryScanner.displayName(entry.name))' (the kernel's lookup misses entries)",
-          offset: entry.offset, path: childPath)
-      }
-      previous = entry.name
-      if let child = checkEntry(entry, path: childPath, parentPath: path, sink: &sink, report: &report) {
-        subdirectories.append(child)
-      }
+  /// Checks one entry of the directory at `parentPath`; returns its path when it is a directory to walk.
+  private mutating func check(
+    _ entry: ScannedEntry, in parentPath: String, mayEnter: Bool, sink: inout DiagnosticSink, report: inout CheckReport
+  ) -> String? {
+    entryCount += 1
+    options.progress?.addEntries()
+    let path = DirectoryScanner.join(parentPath, entry.name)
+    checkName(entry, path: path, sink: &sink)
+    if !names.insert(entry.name).inserted {
+      sink.error(.duplicateName, "duplicate name in its directory", offset: entry.offset, path: path)
+    } else if context.superblock.flags.contains(.sortedDirectories), let previous = previousName,
+      !previous.lexicographicallyPrecedes(entry.name)
+    {
+      sink.error(
+        .unsortedEntries,
+        "entries are not sorted: '\(DirectoryScanner.displayName(previous))' comes before '\(DirectoryScanner.displayName(entry.name))' (the kernel's lookup misses entries)",
+        offset: entry.offset, path: path)
     }
-    if let unreadable { sink.add(unreadable.diagnostic(path: path)) }
-    return subdirectories
+    previousName = entry.name
+    return checkEntry(entry, path: path, mayEnter: mayEnter, sink: &sink, report: &report)
   }
 
   private func checkName(_ entry: ScannedEntry, path: String, sink: inout DiagnosticSink) {
@@ -128,21 +117,21 @@ struct TreeChecker {
     }
   }
 
-  /// Checks one entry by type; returns it when it is a directory to walk.
+  /// Checks one entry by type; returns its path when it is a directory to walk.
   private mutating func checkEntry(
-    _ entry: ScannedEntry, path: String, parentPath: String, sink: inout DiagnosticSink, report: inout CheckReport
-  ) -> PendingDirectory? {
+    _ entry: ScannedEntry, path: String, mayEnter: Bool, sink: inout DiagnosticSink, report: inout CheckReport
+  ) -> String? {
     let inode = entry.inode
     switch inode.fileType {
     case nil:
       sink.error(.badMode, "bogus mode 0o\(String(inode.mode, radix: 8)) (unknown file type)", offset: entry.offset, path: path)
     case .directory:
       report.directories += 1
-      guard path.utf8.count <= Self.maxPathLength else {
-        sink.error(.pathTooLong, "path is longer than \(Self.maxPathLength) bytes; not walked further", offset: entry.offset, path: path)
+      guard mayEnter else {
+        sink.error(.pathTooLong, "path is longer than \(WalkGuard.maxPathLength) bytes; not walked further", offset: entry.offset, path: path)
         return nil
       }
-      return PendingDirectory(inode: inode, parentPath: parentPath, name: entry.name, entryOffset: entry.offset)
+      return path
     case .regular, .symlink:
       if inode.fileType == .regular { report.files += 1 } else { report.symlinks += 1 }
       data.checkFile(inode: inode, entryOffset: entry.offset, path: path, sink: &sink, report: &report)
