@@ -83,8 +83,8 @@ struct Extraction {
 
   var directories: [HostDirectoryRecord] = []
   var files: [FileJob] = []
-  private var walked: Set<Int> = []
-  private var walkedBytes = 0
+  /// Directories created whose entries the walk has not read yet: they stay open (see `flush`).
+  private var pendingDirectories: Set<Int> = []
 
   init(image: CramfsImage, options: ExtractOptions, rootDescriptor: CInt, rootCreated: Bool) {
     self.image = image
@@ -96,21 +96,34 @@ struct Extraction {
 
   // MARK: - Tree pass
 
+  /// Creates every entry but the files' content, walking the image in image order. A directory is
+  /// entered only once it is created on the host, and never twice (``DirectoryWalker``'s guard).
   mutating func createTree() {
-    var pending = [0]
-    while let index = pending.popLast() {
-      let children = createChildren(of: index)
-      pending.append(contentsOf: children.reversed())
-      if openDirectories > max(options.maxOpenDirectories, 2) { flush(keeping: pending) }
+    // Each directory's context is the index of its record in `directories` (the target's is 0).
+    var walker = DirectoryWalker<Int>(view: image.view, order: .imageOrder)
+    let root = DirectoryWalker<Int>.Directory.root(image.superblock, superblockOffset: image.geometry.superblockOffset, context: 0)
+    walker.walk(from: root) { directory, entries in
+      enter(directory.context, entryCount: entries.count)
+    } visit: { entry, parent, mayEnter in
+      visit(entry, in: parent.context, mayEnter: mayEnter)
+    } problem: { problem, directory in
+      refuse(directory, problem)
     }
   }
 
   /// Directory descriptors currently open.
   private var openDirectories = 1
 
+  private mutating func enter(_ index: Int, entryCount: Int) {
+    pendingDirectories.remove(index)
+    if openDirectories > max(options.maxOpenDirectories, 2) { flush(keeping: pendingDirectories.union([index])) }
+    options.progress?.addTotals(entries: entryCount)
+    names = []
+  }
+
   /// Writes the files queued so far, then finishes every directory that nothing pending lies below,
   /// so that the number of open descriptors stays bounded.
-  private mutating func flush(keeping pending: [Int]) {
+  private mutating func flush(keeping pending: Set<Int>) {
     writeFiles()
     var needed = Set<Int>()
     for index in pending {
@@ -122,44 +135,48 @@ struct Extraction {
     }
   }
 
-  /// Creates the entries of directory `index`; returns the indices of the subdirectories created.
-  private mutating func createChildren(of index: Int) -> [Int] {
-    let directory = directories[index]
-    let inode = directory.inode
-    let start = inode.byteOffset
-    let size = Int(inode.size)
-    guard start != 0, size != 0 else { return [] }
-    let view = image.view
-    guard walked.insert(start).inserted else {
-      sink.error(.directoryLoop, "refused: entries at \(hex(start)) were already extracted (directory loop)", offset: start, path: directory.path)
-      return []
+  /// Names created so far in the directory being walked.
+  private var names: Set<[UInt8]> = []
+
+  /// Creates one entry of directory `parent`; returns the index of the directory created, to walk.
+  private mutating func visit(_ entry: ScannedEntry, in parent: Int, mayEnter: Bool) -> Int? {
+    let directory = directories[parent]
+    // Files count when written (file pass); the rest when created here, or refused.
+    if entry.inode.fileType != .regular { options.progress?.addEntries() }
+    if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
+      sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
+      return nil
     }
-    walkedBytes += size
-    guard view.contains(offset: start, length: size), walkedBytes <= view.count else {
-      sink.error(.directoryOutOfRange, "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: directory.path)
-      return []
+    guard names.insert(entry.name).inserted else {
+      sink.error(
+        .duplicateName, "refused to extract a second entry with the same name (it could redirect writes through the first)",
+        offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
+      return nil
     }
-    let (entries, unreadable) = DirectoryScanner.scan(view, start: start, size: size)
-    if let unreadable { sink.add(unreadable.diagnostic(path: directory.path)) }
-    var names: Set<[UInt8]> = []
-    var subdirectories: [Int] = []
-    options.progress?.addTotals(entries: entries.count)
-    for entry in entries {
-      // Files count when written (file pass); the rest when created here, or refused.
-      if entry.inode.fileType != .regular { options.progress?.addEntries() }
-      if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
-        sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
-        continue
-      }
-      guard names.insert(entry.name).inserted else {
-        sink.error(
-          .duplicateName, "refused to extract a second entry with the same name (it could redirect writes through the first)",
-          offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
-        continue
-      }
-      if let child = create(entry, in: directory.descriptor, parentPath: directory.path, parent: index) { subdirectories.append(child) }
+    guard let created = create(entry, in: directory.descriptor, parentPath: directory.path, parent: parent, mayEnter: mayEnter) else { return nil }
+    // An empty directory is never entered: nothing keeps it open.
+    if DirectoryWalker<Int>.hasEntries(entry.inode) { pendingDirectories.insert(created) }
+    return created
+  }
+
+  /// Reports a directory the walk does not read (or not to the end).
+  private mutating func refuse(_ directory: DirectoryWalker<Int>.Directory, _ problem: WalkProblem<Int>) {
+    let path = directories[directory.context].path
+    let start = directory.inode.byteOffset
+    let size = Int(directory.inode.size)
+    switch problem {
+    case .zeroOffset:
+      break  // empty, as the kernel shows it
+    case .alreadyWalked:
+      sink.error(.directoryLoop, "refused: entries at \(hex(start)) were already extracted (directory loop)", offset: start, path: path)
+    case .outOfRange, .overlap:
+      sink.error(.directoryOutOfRange, "directory entries \(hex(start))-\(hex(start + size)) lie outside the image or overlap", offset: start, path: path)
+    case .pathTooLong:
+      sink.error(.pathTooLong, "refused: path is longer than \(WalkGuard.maxPathLength) bytes", offset: directory.entryOffset, path: path)
+    case .unreadableEntry(let entry):
+      sink.add(entry.diagnostic(path: path))
     }
-    return subdirectories
+    pendingDirectories.remove(directory.context)
   }
 
   private mutating func hostFailure(_ what: String, path: String, offset: Int) {
@@ -183,7 +200,7 @@ struct Extraction {
   }
 
   /// Creates one entry; returns the index of a created directory, to walk.
-  private mutating func create(_ entry: ScannedEntry, in parent: CInt, parentPath: String, parent parentIndex: Int) -> Int? {
+  private mutating func create(_ entry: ScannedEntry, in parent: CInt, parentPath: String, parent parentIndex: Int, mayEnter: Bool) -> Int? {
     let path = DirectoryScanner.join(parentPath, entry.name)
     let inode = entry.inode
     let name = entry.name
@@ -196,8 +213,8 @@ struct Extraction {
     let permissions = mode_t(inode.permissions)
     switch type {
     case .directory:
-      guard path.utf8.count <= TreeChecker.maxPathLength else {
-        sink.error(.pathTooLong, "refused: path is longer than \(TreeChecker.maxPathLength) bytes", offset: entry.offset, path: path)
+      guard mayEnter else {
+        sink.error(.pathTooLong, "refused: path is longer than \(WalkGuard.maxPathLength) bytes", offset: entry.offset, path: path)
         return nil
       }
       if HostDirectory.makeDirectory(parent, name) != 0 && !(errno == EEXIST && options.overwrite) {
