@@ -19,7 +19,7 @@ enum BlockSizeDetector {
   static let inflationBudget = 64
 
   static func detect(view: ByteView, superblock: Superblock) -> BlockSizeDetection {
-    let inventory = DataInventory(view: view, root: superblock.root)
+    let inventory = DataInventory(view: view, superblock: superblock)
     // A legal image has at most one pointer per 4 bytes of image for the smallest candidate; a hostile
     // one can claim far more through overlapping tables, so the pass stops at a generous multiple.
     let pointerBudget = max(1 << 20, 4 * (view.count / 4096))
@@ -81,7 +81,8 @@ enum BlockSizeDetector {
 }
 
 /// Every directory's entry area and every distinct file data area of an image, found by walking the
-/// directories once (each directory's entries at most once, so loops end).
+/// directories once (``DirectoryWalker``, so loops end). Damage is passed over: what can be read is
+/// inventoried, and the layout check judges it.
 struct DataInventory {
   struct DataFile {
     var path: String
@@ -98,33 +99,44 @@ struct DataInventory {
   /// Entries read at most; far more than any real image holds.
   static let entryLimit = 1 << 21
 
-  init(view: ByteView, root: Inode) {
+  /// Thrown by the visitor to end the walk at ``entryLimit``.
+  private struct EntryLimitReached: Error {}
+
+  /// - Parameter superblockOffset: where the superblock is (only the root's entry offset depends on it,
+  ///   which the inventory does not use).
+  init(view: ByteView, superblock: Superblock, superblockOffset: Int = 0) {
     var seenData: Set<Int> = []
-    var seenDirectories: Set<Int> = []
-    var pending: [(inode: Inode, path: String)] = [(root, "")]
     var entries = 0
-    while let (directory, path) = pending.popLast(), entries < Self.entryLimit {
-      let start = directory.byteOffset
-      let end = start + Int(directory.size)
-      guard directory.offsetWords != 0, directory.size != 0, seenDirectories.insert(start).inserted else { continue }
-      directories.append(start..<end)
-      var offset = start
-      while offset < end, entries < Self.entryLimit {
-        entries += 1
-        guard let entry = try? DirectoryEntry(decoding: view, at: offset) else { break }
-        offset += entry.encodedSize
-        let childPath = path + "/" + String(decoding: entry.name, as: UTF8.self)
-        let inode = entry.inode
-        switch inode.fileType {
-        case .directory:
-          pending.append((inode, childPath))
-        case .regular, .symlink:
-          guard inode.size != 0, inode.offsetWords != 0, seenData.insert(inode.byteOffset << 24 | Int(inode.size)).inserted else { continue }
-          files.append(DataFile(path: childPath, tableOffset: inode.byteOffset, size: Int(inode.size)))
-          largestFile = max(largestFile, Int(inode.size))
-        default:
-          break
-        }
+    // Each directory's context is its path (`/a/b`; empty for the root).
+    var walker = DirectoryWalker<String>(view: view, order: .imageOrder)
+    let root = DirectoryWalker<String>.Directory.root(superblock, superblockOffset: superblockOffset, context: "")
+    try? walker.walk(from: root) { directory, _ throws(EntryLimitReached) in
+      let start = directory.inode.byteOffset
+      directories.append(start..<(start + Int(directory.inode.size)))
+    } visit: { entry, parent, _ throws(EntryLimitReached) -> String? in
+      entries += 1
+      guard entries <= Self.entryLimit else { throw EntryLimitReached() }
+      let path = parent.context + "/" + String(decoding: entry.name, as: UTF8.self)
+      let inode = entry.inode
+      switch inode.fileType {
+      case .directory:
+        return path
+      case .regular, .symlink:
+        guard inode.size != 0, inode.offsetWords != 0, seenData.insert(inode.byteOffset << 24 | Int(inode.size)).inserted else { return nil }
+        files.append(DataFile(path: path, tableOffset: inode.byteOffset, size: Int(inode.size)))
+        largestFile = max(largestFile, Int(inode.size))
+      default:
+        break
+      }
+      return nil
+    } problem: { problem, directory throws(EntryLimitReached) in
+      // Entries partly outside the image, or overlapping others, still occupy their range.
+      switch problem {
+      case .outOfRange, .overlap:
+        let start = directory.inode.byteOffset
+        directories.append(start..<(start + Int(directory.inode.size)))
+      default:
+        break
       }
     }
   }
