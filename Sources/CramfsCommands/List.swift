@@ -38,8 +38,7 @@ extension CramfsCommand {
       let base = Self.normalized(path)
       var entries: [EntryDescription] = []
       if start.type == .directory {
-        var seen: Set<Int> = []
-        try collect(image, start, path: base, relative: "", into: &entries, seen: &seen)
+        entries = try collect(image, start, path: base)
       } else {
         if recursive { printToolWarning("-R does nothing: \(base) is not a directory", tool: "cramfs") }
         entries.append(try EntryDescription(image: image, node: start, path: base, displayName: start.nameString))
@@ -57,23 +56,19 @@ extension CramfsCommand {
       try out.flush()
     }
 
-    private func collect(
-      _ image: CramfsImage, _ directory: Node, path: String, relative: String,
-      into entries: inout [EntryDescription], seen: inout Set<Int>
-    ) throws(CramfsError) {
-      if directory.hasData {
-        guard seen.insert(directory.inode.byteOffset).inserted else {
-          throw CramfsError(.corrupted, "directory loop: \(path) is reached twice", offset: directory.entryOffset, path: path)
-        }
+    /// The entries below `directory` (at `path`), depth first, those of subdirectories too with `-R`.
+    private func collect(_ image: CramfsImage, _ directory: Node, path: String) throws(CramfsError) -> [EntryDescription] {
+      var entries: [EntryDescription] = []
+      let base = Array(path.utf8.dropFirst())
+      // Paths from the walk are `base/relative`; the display name is the relative part.
+      let prefix = base.isEmpty ? 0 : base.count + 1
+      try image.walk(from: directory, path: base, order: .preOrder) { (childPath, child) throws(CramfsError) in
+        let relative = String(decoding: childPath[prefix...], as: UTF8.self)
+        let absolute = "/" + String(decoding: childPath, as: UTF8.self)
+        entries.append(try EntryDescription(image: image, node: child, path: absolute, displayName: relative))
+        return recursive
       }
-      for child in try image.children(of: directory) {
-        let childPath = (path == "/" ? "" : path) + "/" + child.nameString
-        let childRelative = relative.isEmpty ? child.nameString : relative + "/" + child.nameString
-        entries.append(try EntryDescription(image: image, node: child, path: childPath, displayName: childRelative))
-        if recursive, child.type == .directory {
-          try collect(image, child, path: childPath, relative: childRelative, into: &entries, seen: &seen)
-        }
-      }
+      return entries
     }
 
     /// `a//b/` → `/a/b`; `.` and `..` resolved as `lookup` does.

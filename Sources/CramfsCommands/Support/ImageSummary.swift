@@ -19,23 +19,15 @@ struct ImageSummary {
   var devices: Int { characterDevices + blockDevices }
 
   /// Walks the whole image.
+  ///
+  /// - Throws: what the walk meets in a corrupt image (``CramfsImage/walk(_:)``).
   init(image: CramfsImage) throws(CramfsError) {
     var summary = ImageSummary()
-    var seen: Set<Int> = []
-    try summary.descend(image, image.root, seen: &seen)
+    try image.walk(from: image.root, path: [], order: .imageOrder) { (_, node) throws(CramfsError) in
+      summary.count(node)
+      return true
+    }
     self = summary
-  }
-
-  private mutating func descend(_ image: CramfsImage, _ directory: Node, seen: inout Set<Int>) throws(CramfsError) {
-    if directory.hasData {
-      guard seen.insert(directory.inode.byteOffset).inserted else {
-        throw CramfsError(.corrupted, "directory loop: entries reached twice", offset: directory.entryOffset, path: directory.nameString)
-      }
-    }
-    for child in try image.children(of: directory) {
-      count(child)
-      if child.type == .directory { try descend(image, child, seen: &seen) }
-    }
   }
 
   private init() {}
