@@ -1,3 +1,4 @@
+import Cramfs
 import CramfsTestSupport
 import Foundation
 import Testing
@@ -35,6 +36,22 @@ struct ErrorTests {
     defer { try? FileManager.default.removeItem(at: url) }
     try Self.expectOneLineError(["info", url.path], status: 8)
     try Self.expectOneLineError(["list", url.path], status: 8)
+  }
+
+  @Test("a directory loop stops list -R and info with an error", arguments: [["list", "-R"], ["info"]])
+  func directoryLoop(command: [String]) throws {
+    // The root holds one directory, `loop`, whose entries are the root's.
+    var writer = ByteWriter(byteOrder: .little)
+    let root = Inode(mode: 0o040755, uid: 0, size: 16, gid: 0, nameWords: 0, offsetWords: 76 / 4)
+    Superblock(size: 4096, flags: [.fsidVersion2, .sortedDirectories], fsid: FilesystemID(files: 2), root: root).encode(into: &writer)
+    Inode(mode: 0o040755, uid: 0, size: 16, gid: 0, nameWords: 1, offsetWords: 76 / 4).encode(into: &writer)
+    writer.append(contentsOf: Array("loop".utf8))
+    writer.pad(toMultipleOf: 4096)
+    let url = try Self.scratchFile(Data(writer.bytes))
+    defer { try? FileManager.default.removeItem(at: url) }
+    let result = try CLI.run(command + [url.path])
+    #expect(!result.crashed && result.status != 0, "\(result.standardError)")
+    #expect(result.standardError.contains("directory loop"), "\(result.standardError)")
   }
 
   @Test("usage mistakes exit 16", arguments: [
