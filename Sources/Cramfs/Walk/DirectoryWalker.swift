@@ -48,9 +48,6 @@ struct DirectoryWalker<Context> {
   /// Whether a directory has entries to read: the kernel gives one with offset or size 0 no size.
   static func hasEntries(_ inode: Inode) -> Bool { inode.offsetWords != 0 && inode.size != 0 }
 
-  /// Whether a walk enters a directory whose path is `pathLength` bytes long (``WalkGuard/maxPathLength``).
-  static func mayEnter(pathLength: Int) -> Bool { WalkGuard.mayEnter(pathLength: pathLength) }
-
   /// Walks the tree below `start` (its entries, not `start` itself).
   ///
   /// - Parameters:
@@ -133,7 +130,7 @@ struct DirectoryWalker<Context> {
   ) throws(Failure) -> Directory? {
     let isDirectory = entry.inode.fileType == .directory
     let pathLength = parent.pathLength + 1 + entry.name.count
-    let mayEnter = isDirectory && Self.mayEnter(pathLength: pathLength)
+    let mayEnter = isDirectory && WalkGuard.mayEnter(pathLength: pathLength)
     guard let context = try visit(entry, parent, mayEnter), isDirectory else { return nil }
     let child = Directory(inode: entry.inode, entryOffset: entry.offset, pathLength: pathLength, context: context)
     guard mayEnter else {
