@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,6 +95,10 @@ int CCramfsShims_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 
 int CCramfsShims_open_tmpfile(const char *directory) {
   int fd = open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   return fd >= 0 ? fd : -errno;
+}
+
+int CCramfsShims_name_thread(const char *name) {
+  return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
 int CCramfsShims_link_tmpfile(int fd, const char *path) {

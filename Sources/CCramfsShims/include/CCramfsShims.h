@@ -38,6 +38,10 @@ int CCramfsShims_open_tmpfile(const char *directory);
 /// (-EEXIST when `path` exists).
 int CCramfsShims_link_tmpfile(int fd, const char *path);
 
+/// Names the calling thread (prctl PR_SET_NAME: the kernel keeps the first 15 bytes), for top -H and
+/// debuggers; returns 0 or -errno.
+int CCramfsShims_name_thread(const char *name);
+
 /// The width in columns of the terminal on `fd` (TIOCGWINSZ), or 0 when it is not a terminal or does
 /// not say (ioctl is variadic, so Swift cannot call it).
 int CCramfsShims_terminal_columns(int fd);

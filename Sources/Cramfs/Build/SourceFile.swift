@@ -127,7 +127,7 @@ enum Deduplicator {
     // Members are in tree order already; groups in the order of their first member.
     let candidates = groups.values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
     let answers = Mutex<[Int: Result<[(Int, Int)], CramfsError>]>([:])
-    ParallelRunner.run(count: candidates.count, threads: max(1, threads)) { _, group in
+    Threads.parallelFor(count: candidates.count, threads: threads, name: "cramfs-dedup") { _, group in
       let answer = Result { () throws(CramfsError) in try matches(in: candidates[group], tree: tree) }
       answers.withLock { $0[group] = answer }
     }

@@ -242,7 +242,7 @@ struct DataChecker {
     progress?.addTotals(bytes: jobs.reduce(0) { $0 + $1.length })
     let shared = InflateWork(
       view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads, progress: progress)
-    ParallelRunner.run(count: jobs.count, threads: threads) { worker, index in shared.run(worker: worker, job: index) }
+    Threads.parallelFor(count: jobs.count, threads: threads, name: "cramfs-check") { worker, index in shared.run(worker: worker, job: index) }
     for (job, outcome) in zip(jobs, outcomes) {
       switch outcome {
       case .produced(job.expected):

@@ -305,7 +305,7 @@ struct Extraction {
     // Largest first, so that no thread is left with a big file while the others have finished; the
     // reports are put back in walk order below.
     let order = jobs.indices.sorted { (jobs[$0].node.inode.size, $1) > (jobs[$1].node.inode.size, $0) }
-    ParallelRunner.run(count: jobs.count, threads: threads) { worker, position in
+    Threads.parallelFor(count: jobs.count, threads: threads, name: "cramfs-extract") { worker, position in
       let index = order[position]
       let (problems, written) = FileWriter.write(jobs[index], image: image, preserveOwners: preserveOwners, buffer: buffers[worker])
       if let progress {
