@@ -1,5 +1,3 @@
-import Foundation
-
 /// A block as it goes into the image.
 struct EncodedBlock: Sendable {
   enum Kind: Sendable { case compressed, uncompressed, hole }
@@ -100,22 +98,25 @@ enum BlockPipeline {
     consume: (BlockJob, [EncodedBlock]) throws(CramfsError) -> Void
   ) throws(CramfsError) {
     var producer = JobProducer(runs: runs, items: items, tree: tree, blockSize: options.blockSize)
-    func deliver(_ job: BlockJob, _ blocks: [EncodedBlock]) throws(CramfsError) {
-      try consume(job, blocks)
-    }
-    if options.jobs == 1 {
-      let encoder = try BlockEncoder(options: options)
-      while let job = try producer.next() { try deliver(job, try encoder.encode(job)) }
-      return
-    }
-    let state = PipelineState()
     // Made here so that a failure is thrown to the caller, not met in a worker.
-    var encoders: [BlockEncoder] = []
-    for _ in 0..<options.jobs { encoders.append(try BlockEncoder(options: options)) }
-    for encoder in encoders { state.startWorker(encoder: encoder) }
-    defer { state.shutDown() }
+    let encoders = try (0..<max(1, options.jobs)).map { _ throws(CramfsError) in try BlockEncoder(options: options) }
+    func serial() throws(CramfsError) {
+      while let job = try producer.next() { try consume(job, try encoders[0].encode(job)) }
+    }
+    guard encoders.count > 1 else { return try serial() }
+    let queue = Condition(PipelineQueue())
+    let workers = Threads.start(count: encoders.count, name: "cramfs-compress") { [encoders] worker in
+      work(queue, encoder: encoders[worker])
+    }
+    // No thread at all: the serial version. Fewer than asked: the same output, from fewer workers.
+    guard !workers.isEmpty else { return try serial() }
+    defer {
+      queue.withLock { $0.close() }
+      queue.broadcast()
+      for worker in workers { worker.join() }
+    }
 
-    let window = options.jobs * windowPerJob
+    let window = workers.count * windowPerJob
     var pending: [BlockJob] = []  // submitted, not yet consumed, in order
     var pendingHead = 0
     var exhausted = false
@@ -126,17 +127,28 @@ enum BlockPipeline {
           break
         }
         pending.append(job)
-        state.submit(job)
+        queue.withLock { $0.submit(job) }
+        queue.signal()
       }
       guard pendingHead < pending.count else { break }
       let job = pending[pendingHead]
-      let result = state.take(sequence: job.sequence)
+      let result = queue.wait { $0.results.removeValue(forKey: job.sequence) }
       pendingHead += 1
       if pendingHead >= 1024 {
         pending.removeFirst(pendingHead)
         pendingHead = 0
       }
-      try deliver(job, try result.get())
+      try consume(job, try result.get())
+    }
+  }
+
+  /// A worker: encodes queued jobs until the queue is closed.
+  private static func work(_ queue: Condition<PipelineQueue>, encoder: BlockEncoder) {
+    while case .encode(let job) = queue.wait({ $0.nextStep() }) {
+      let result = Result { () throws(CramfsError) -> [EncodedBlock] in try encoder.encode(job) }
+      queue.withLock { $0.results[job.sequence] = result }
+      // The writer waits for one result, idle workers for jobs: all are woken, each checks its own.
+      queue.broadcast()
     }
   }
 }
@@ -189,75 +201,38 @@ private struct JobProducer {
   }
 }
 
-/// The queue between the writer and the workers. All fields are guarded by `condition`.
-///
-/// `NSCondition` rather than `Mutex`: workers are Foundation threads that must sleep until a job or a
-/// result arrives, and `Mutex` cannot wait.
-private final class PipelineState: @unchecked Sendable {
-  private let condition = NSCondition()
-  private var queue: [BlockJob] = []
-  private var queueHead = 0
-  private var results: [Int: Result<[EncodedBlock], CramfsError>] = [:]
+/// The queue between the writer and the workers, and their results; guarded by a ``Condition``.
+private struct PipelineQueue: Sendable {
+  enum Step {
+    case encode(BlockJob)
+    case stop
+  }
+
+  private var jobs: [BlockJob] = []
+  private var head = 0
   private var closed = false
-  private var liveWorkers = 0
+  /// Encoded jobs by sequence number, until the writer takes them.
+  var results: [Int: Result<[EncodedBlock], CramfsError>] = [:]
 
-  func startWorker(encoder: BlockEncoder) {
-    condition.lock()
-    liveWorkers += 1
-    condition.unlock()
-    let thread = Thread { [self] in self.work(encoder: encoder) }
-    thread.name = "cramfs-compress"
-    thread.start()
-  }
+  mutating func submit(_ job: BlockJob) { jobs.append(job) }
 
-  private func work(encoder: BlockEncoder) {
-    condition.lock()
-    while true {
-      while queueHead == queue.count && !closed { condition.wait() }
-      if queueHead == queue.count { break }
-      let job = queue[queueHead]
-      queueHead += 1
-      if queueHead >= 256 {
-        queue.removeFirst(queueHead)
-        queueHead = 0
-      }
-      condition.unlock()
-      let result = Result { () throws(CramfsError) -> [EncodedBlock] in try encoder.encode(job) }
-      condition.lock()
-      results[job.sequence] = result
-      condition.broadcast()
+  /// A worker's next step; nil while there is nothing to do (it then sleeps).
+  mutating func nextStep() -> Step? {
+    guard head < jobs.count else { return closed ? .stop : nil }
+    let job = jobs[head]
+    head += 1
+    if head >= 256 {
+      jobs.removeFirst(head)
+      head = 0
     }
-    liveWorkers -= 1
-    condition.broadcast()
-    condition.unlock()
+    return .encode(job)
   }
 
-  func submit(_ job: BlockJob) {
-    condition.lock()
-    queue.append(job)
-    condition.signal()
-    condition.unlock()
-  }
-
-  /// Waits for the result of job `sequence` and removes it.
-  func take(sequence: Int) -> Result<[EncodedBlock], CramfsError> {
-    condition.lock()
-    defer { condition.unlock() }
-    while true {
-      if let result = results.removeValue(forKey: sequence) { return result }
-      condition.wait()
-    }
-  }
-
-  /// Drops queued jobs, stops the workers and waits until they have exited.
-  func shutDown() {
-    condition.lock()
+  /// Drops queued jobs and results and tells the workers to stop (a job being encoded is finished).
+  mutating func close() {
     closed = true
-    queue.removeAll()
-    queueHead = 0
+    jobs.removeAll()
+    head = 0
     results.removeAll()
-    condition.broadcast()
-    while liveWorkers > 0 { condition.wait() }
-    condition.unlock()
   }
 }
