@@ -52,9 +52,9 @@ final class FaultHandler: @unchecked Sendable {
   /// Counts queued chunks (a hint: a worker drains the queue before it waits again).
   private let work: UnsafeMutablePointer<sem_t>
   private let workerLimit: Int
-  private var faultThread: pthread_t?
+  private var faultThread: JoinableThread?
   /// Started by the fault thread on the first read-ahead; read by `stop` only after that thread ended.
-  private var workers: [pthread_t] = []
+  private var workers: [JoinableThread] = []
 
   /// Registers pages `firstPage..<pageCount` of the mapping at `base`; nil when the system refuses
   /// `userfaultfd`.
@@ -81,9 +81,11 @@ final class FaultHandler: @unchecked Sendable {
     workerLimit = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
   }
 
-  /// Starts the fault thread.
-  func start() {
-    faultThread = spawn(self) { $0.faultLoop() }
+  /// Starts the fault thread; false when the system refuses it, and then nothing answers the faults:
+  /// call ``stop()`` (which unregisters the pages) and fill them another way.
+  func start() -> Bool {
+    faultThread = try? Threads.start(name: "cramfs-fault") { [self] in faultLoop() }
+    return faultThread != nil
   }
 
   /// Nothing queued and no worker filling: the counters stay still until the next fault.
@@ -93,10 +95,10 @@ final class FaultHandler: @unchecked Sendable {
   func stop() {
     var byte: UInt8 = 1
     _ = write(wake.write, &byte, 1)
-    if let faultThread { pthread_join(faultThread, nil) }
+    faultThread?.join()
     plan.withLock { $0.isStopping = true }
     for _ in workers { sem_post(work) }
-    for worker in workers { pthread_join(worker, nil) }
+    for worker in workers { worker.join() }
     sem_destroy(work)
     work.deallocate()
     close(fd)
@@ -121,8 +123,9 @@ final class FaultHandler: @unchecked Sendable {
 
   private func wakeWorkers(_ chunks: Int) {
     // All workers start with the first read-ahead: a mapping touched only at random never needs them.
-    while workers.count < workerLimit, let worker = spawn(self, { $0.workerLoop() }) {
-      workers.append(worker)
+    // Without any (the system refused them), the fault thread still answers each fault, queued or not.
+    if workers.count < workerLimit {
+      workers += Threads.start(count: workerLimit - workers.count, name: "cramfs-fill") { [self] _ in workerLoop() }
     }
     for _ in 0..<chunks { sem_post(work) }
   }
@@ -157,28 +160,4 @@ final class FaultHandler: @unchecked Sendable {
       _ = CCramfsShims_userfaultfd_wake(fd, destination, pages.count * pageSize)
     }
   }
-}
-
-/// Runs `body(handler)` on a new thread; nil when the thread cannot be created.
-private func spawn(_ handler: FaultHandler, _ body: @escaping @Sendable (FaultHandler) -> Void) -> pthread_t? {
-  final class Start: Sendable {
-    let handler: FaultHandler
-    let body: @Sendable (FaultHandler) -> Void
-    init(_ handler: FaultHandler, _ body: @escaping @Sendable (FaultHandler) -> Void) {
-      self.handler = handler
-      self.body = body
-    }
-  }
-  var thread = pthread_t()
-  let context = Unmanaged.passRetained(Start(handler, body)).toOpaque()
-  let status = pthread_create(&thread, nil, { context in
-    let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
-    start.body(start.handler)
-    return nil
-  }, context)
-  guard status == 0 else {
-    Unmanaged<Start>.fromOpaque(context).release()
-    return nil
-  }
-  return thread
 }

@@ -114,8 +114,13 @@ public final class FileMapping: @unchecked Sendable {
     if restLength > 0, lazy,
       let handler = FaultHandler(base: region, firstPage: direct, pageCount: mappedLength / pageSize, source: source)
     {
-      mode = .onDemand
-      self.handler = handler
+      // Started before any access, so that no fault goes unanswered; without a thread, filled eagerly.
+      if handler.start() {
+        mode = .onDemand
+        self.handler = handler
+      } else {
+        handler.stop()
+      }
     }
     fillMode = mode
     if restLength > 0, mode == .eager {
@@ -128,11 +133,8 @@ public final class FileMapping: @unchecked Sendable {
         munmap(region, mappedLength)
         throw error
       }
-      if !writable { mprotect(restStart, restLength, PROT_READ) }
-    } else if restLength > 0 {
-      if !writable { mprotect(restStart, restLength, PROT_READ) }
-      handler?.start()
     }
+    if restLength > 0, !writable { mprotect(restStart, restLength, PROT_READ) }
   }
 
   deinit {
