@@ -73,9 +73,9 @@ extension CramfsCommand {
       var out = "class    direct/pages  reason              path\n"
       for file in report.files {
         let counts = "\(file.directPages)/\(file.pages)"
-        out += file.mappingClass.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + " "
+        out += column(file.mappingClass.rawValue, 8) + " "
           + String(repeating: " ", count: max(0, 12 - counts.count)) + counts + "  "
-          + (file.reason?.rawValue ?? "").padding(toLength: 20, withPad: " ", startingAt: 0) + file.path + "\n"
+          + column(file.reason?.rawValue ?? "", 20) + file.path + "\n"
       }
       let whole = report.files.filter { $0.mappingClass == .whole }.count
       let partial = report.files.filter { $0.mappingClass == .partial }.count
@@ -83,6 +83,11 @@ extension CramfsCommand {
         + "\(report.directPages) of \(report.totalPages) pages direct; \(report.bytesSaved) bytes of RAM saved "
         + "(page size \(report.pageSize))\n"
       return out
+    }
+
+    /// `text` cut or padded with spaces to `width` characters.
+    private static func column(_ text: String, _ width: Int) -> String {
+      String(text.prefix(width)) + String(repeating: " ", count: max(0, width - text.count))
     }
   }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CCramfsShims
 import Cramfs
-import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -89,60 +88,46 @@ struct ProgressLine {
 
 /// Draws a ``ProgressCounter`` on standard error a few times a second from a thread of its own, so the
 /// work never formats or writes: each draw is the line, clear-to-end-of-line and `\r`, so the next draw
-/// overwrites it; ``stop()`` clears the line.
-///
-/// Fields are guarded by `condition` (an `NSCondition`, since the thread must sleep with a timeout and
-/// wake at once on stop).
-final class ProgressDisplay: @unchecked Sendable {
-  /// Draws per second.
-  static let rate = 4.0
+/// overwrites it; the thread clears the line when the work is done.
+final class ProgressDisplay: Sendable {
+  /// Time between draws.
+  static let interval = Duration.milliseconds(250)
   let counter = ProgressCounter()
   private let line: ProgressLine
-  private let condition = NSCondition()
-  private var stopping = false
-  private var finished = false
-  /// When the totals became known (only the display thread touches it).
-  private var workStart: (time: ContinuousClock.Instant, counters: ProgressCounter.Snapshot)?
+  /// Set when the work is done; the thread sleeps on it between draws, so it ends at once.
+  private let stopping = Condition(false)
 
   private init(noun: String) { line = ProgressLine(noun: noun) }
 
-  /// Runs `body` with a counter shown on standard error when `enabled` (with nil otherwise), and clears
-  /// the line before returning or throwing.
+  /// Runs `body` with a counter shown on standard error when `enabled` (with nil otherwise, or when no
+  /// thread can be started), and clears the line before returning or throwing.
   @discardableResult
   static func run<T, E: Error>(
     enabled: Bool, noun: String, _ body: (ProgressCounter?) throws(E) -> T
   ) throws(E) -> T {
-    guard enabled else { return try body(nil) }
     let display = ProgressDisplay(noun: noun)
-    display.startThread()
-    defer { display.stop() }
+    guard enabled, let thread = try? Threads.start(name: "cramfs-progress", { display.loop() }) else {
+      return try body(nil)
+    }
+    defer {
+      display.stopping.withLock { $0 = true }
+      display.stopping.signal()
+      thread.join()
+    }
     return try body(display.counter)
   }
 
-  private func startThread() {
-    let thread = Thread { [self] in self.loop() }
-    thread.name = "cramfs-progress"
-    thread.start()
-  }
-
   private func loop() {
+    // When the totals became known.
+    var workStart: (time: ContinuousClock.Instant, counters: ProgressCounter.Snapshot)?
     // Drawn at least once, even when the work ends before the first tick.
-    var done = false
-    while !done {
-      draw()
-      condition.lock()
-      if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 1 / Self.rate)) }
-      done = stopping
-      condition.unlock()
-    }
+    repeat {
+      draw(since: &workStart)
+    } while stopping.wait(timeout: Self.interval, { $0 ? true : nil }) == nil
     write("\u{1B}[K")
-    condition.lock()
-    finished = true
-    condition.broadcast()
-    condition.unlock()
   }
 
-  private func draw() {
+  private func draw(since workStart: inout (time: ContinuousClock.Instant, counters: ProgressCounter.Snapshot)?) {
     let snapshot = counter.snapshot()
     // Rate and time left count from the first draw that knows a total: reading the input (a directory
     // walk, an archive) before that is not the work being paced.
@@ -168,14 +153,5 @@ final class ProgressDisplay: @unchecked Sendable {
       guard count > 0 else { return }
       bytes = bytes.dropFirst(count)
     }
-  }
-
-  /// Stops the thread and waits until it has cleared the line.
-  func stop() {
-    condition.lock()
-    stopping = true
-    condition.broadcast()
-    while !finished { condition.wait() }
-    condition.unlock()
   }
 }
