@@ -78,7 +78,12 @@ public enum FUSESession {
     // After fuse_daemonize, which forks: threads do not survive a fork.
     _ = context.prefetcher.start(session: session, threads: Prefetcher.defaultThreads)
     let watcher = ShutdownWatcher(session: session, prefetcher: context.prefetcher)
-    watcher.start()
+    do {
+      try watcher.start()
+    } catch {
+      context.prefetcher.stop(answeringRequests: false)
+      throw error
+    }
     defer {
       watcher.finish()
       context.prefetcher.stop(answeringRequests: true)

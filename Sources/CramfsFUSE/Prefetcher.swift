@@ -65,7 +65,7 @@ final class Prefetcher: @unchecked Sendable {
   private let wakeup: UnsafeMutablePointer<sem_t>
   /// The `fuse_session *` while the threads run, 0 otherwise.
   private let session = Atomic<UInt>(0)
-  private var threads: [pthread_t] = []
+  private var threads: [JoinableThread] = []
   /// `threads.count`, for request handlers.
   private let threadCount = Atomic<Int>(0)
   /// Storing threads that have not returned yet.
@@ -89,23 +89,14 @@ final class Prefetcher: @unchecked Sendable {
   func start(session pointer: OpaquePointer, threads count: Int) -> Bool {
     guard budgetBytes > 0 else { return false }
     session.store(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer))), ordering: .releasing)
-    for _ in 0..<max(1, count) {
-      var handle = pthread_t()
-      let argument = Unmanaged.passRetained(self).toOpaque()
-      running.add(1, ordering: .relaxed)
-      let result = pthread_create(&handle, nil, { argument in
-        let prefetcher = Unmanaged<Prefetcher>.fromOpaque(argument!).takeRetainedValue()
-        prefetcher.run()
-        prefetcher.running.subtract(1, ordering: .releasing)
-        return nil
-      }, argument)
-      guard result == 0 else {
-        running.subtract(1, ordering: .relaxed)
-        Unmanaged<Prefetcher>.fromOpaque(argument).release()
-        break
-      }
-      threads.append(handle)
+    // Counted before they start, so that `stop` never sees a running thread as gone.
+    let wanted = max(1, count)
+    running.add(wanted, ordering: .relaxed)
+    threads = Threads.start(count: wanted, name: "cramfs-prefetch") { [self] _ in
+      run()
+      running.subtract(1, ordering: .releasing)
     }
+    running.subtract(wanted - threads.count, ordering: .relaxed)
     threadCount.store(threads.count, ordering: .relaxed)
     if threads.isEmpty { session.store(0, ordering: .releasing) }
     return !threads.isEmpty
@@ -122,7 +113,7 @@ final class Prefetcher: @unchecked Sendable {
     state.withLock { $0.stopping = true }
     for _ in threads { sem_post(wakeup) }
     if answeringRequests, running.load(ordering: .acquiring) > 0 { serve(session) }
-    for thread in threads { pthread_join(thread, nil) }
+    for thread in threads { thread.join() }
     threads = []
     threadCount.store(0, ordering: .relaxed)
     self.session.store(0, ordering: .releasing)

@@ -1,4 +1,5 @@
 import CFuse
+import Cramfs
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,7 +27,7 @@ final class ShutdownWatcher: @unchecked Sendable {
   /// The thread that runs the session loop, woken with a signal once the session is marked as exited.
   private let loopThread = pthread_self()
   private let finished = Atomic<Bool>(false)
-  private var thread: pthread_t?
+  private var thread: JoinableThread?
 
   init(session: OpaquePointer, prefetcher: Prefetcher) {
     self.session = session
@@ -45,20 +46,10 @@ final class ShutdownWatcher: @unchecked Sendable {
     for number in [SIGINT, SIGTERM, SIGHUP] { _ = sigaction(number, &action, nil) }
   }
 
-  /// Starts the watching thread (after `fuse_daemonize`: threads do not survive its fork).
-  func start() {
-    var handle = pthread_t()
-    let argument = Unmanaged.passRetained(self).toOpaque()
-    let result = pthread_create(&handle, nil, { argument in
-      let watcher = Unmanaged<ShutdownWatcher>.fromOpaque(argument!).takeRetainedValue()
-      watcher.watch()
-      return nil
-    }, argument)
-    if result == 0 {
-      thread = handle
-    } else {
-      Unmanaged<ShutdownWatcher>.fromOpaque(argument).release()
-    }
+  /// Starts the watching thread (after `fuse_daemonize`: threads do not survive its fork). Throws when
+  /// the system refuses it: the signals would then do nothing.
+  func start() throws(CramfsError) {
+    thread = try Threads.start(name: "cramfs-shutdown") { [self] in watch() }
   }
 
   /// Ends the watching thread once the session loop has returned.
@@ -66,7 +57,7 @@ final class ShutdownWatcher: @unchecked Sendable {
     guard let thread else { return }
     finished.store(true, ordering: .releasing)
     sem_post(Self.signalled)
-    pthread_join(thread, nil)
+    thread.join()
     self.thread = nil
   }
 
