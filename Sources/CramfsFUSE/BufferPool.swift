@@ -1,4 +1,4 @@
-import Synchronization
+import Cramfs
 
 /// Reply buffers reused across requests, so that serving a read allocates nothing.
 ///
@@ -8,20 +8,15 @@ final class BufferPool: Sendable {
   /// Largest reply a pooled buffer holds.
   let replyCapacity: Int
   let blockSize: Int
-  private let idle = Mutex<[UInt]>([])
-  private let maxIdle: Int
+  private let buffers: Pool<UnsafeMutableRawPointer>
 
   init(replyCapacity: Int, blockSize: Int, maxIdle: Int = 32) {
     self.replyCapacity = replyCapacity
     self.blockSize = blockSize
-    self.maxIdle = maxIdle
+    let byteCount = replyCapacity + 2 * blockSize
+    buffers = Pool(
+      maxIdle: maxIdle, make: { .allocate(byteCount: byteCount, alignment: 64) }, discard: { $0.deallocate() })
   }
-
-  deinit {
-    for bits in idle.withLock({ $0 }) { UnsafeMutableRawPointer(bitPattern: bits)?.deallocate() }
-  }
-
-  private var byteCount: Int { replyCapacity + 2 * blockSize }
 
   /// Runs `body` with a buffer no other thread uses meanwhile: `reply` (`replyCapacity` bytes plus a block
   /// of slack) and `scratch` (one block). Requests larger than the pool's buffers get a one-off buffer.
@@ -31,17 +26,8 @@ final class BufferPool: Sendable {
       defer { buffer.deallocate() }
       return body(buffer, UnsafeMutableRawBufferPointer(start: buffer + replyCount + blockSize, count: blockSize))
     }
-    let bits = idle.withLock { $0.popLast() }
-    let buffer = bits.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
-    defer {
-      let returned = UInt(bitPattern: buffer)
-      let kept = idle.withLock { list -> Bool in
-        guard list.count < maxIdle else { return false }
-        list.append(returned)
-        return true
-      }
-      if !kept { buffer.deallocate() }
+    return buffers.withElement { buffer in
+      body(buffer, UnsafeMutableRawBufferPointer(start: buffer + replyCapacity + blockSize, count: blockSize))
     }
-    return body(buffer, UnsafeMutableRawBufferPointer(start: buffer + replyCapacity + blockSize, count: blockSize))
   }
 }

@@ -54,7 +54,7 @@ extension CramfsImage {
       let source = try view.slice(location.start, location.length, "a compressed block")
       let produced: Int
       do {
-        produced = try decompressors.withDecompressor { (decompressor) throws(CramfsError) -> Int in
+        produced = try decompressors.withElement { (decompressor) throws(CramfsError) -> Int in
           try decompressor.decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<blockSize]))
         }
       } catch {

@@ -25,7 +25,8 @@ public final class CramfsImage: Sendable {
   let imageOffset: Int
   /// Length of the file or buffer the image was opened from.
   public let fileLength: Int
-  let decompressors = DecompressorPool()
+  /// Decompressors shared by the threads reading the image, so that a read does not allocate one.
+  let decompressors = Pool<BlockDecompressor>(maxIdle: 16, make: { BlockDecompressor() })
 
   /// Opens the image file at `path` (memory-mapped).
   ///
