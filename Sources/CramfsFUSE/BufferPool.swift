@@ -8,14 +8,22 @@ final class BufferPool: Sendable {
   /// Largest reply a pooled buffer holds.
   let replyCapacity: Int
   let blockSize: Int
-  private let buffers: Pool<UnsafeMutableRawPointer>
+  private let buffers: Pool<Buffer>
+
+  /// One pooled buffer; freed when the pool lets it go.
+  private final class Buffer {
+    let start: UnsafeMutableRawPointer
+
+    init(byteCount: Int) { start = .allocate(byteCount: byteCount, alignment: 64) }
+
+    deinit { start.deallocate() }
+  }
 
   init(replyCapacity: Int, blockSize: Int, maxIdle: Int = 32) {
     self.replyCapacity = replyCapacity
     self.blockSize = blockSize
     let byteCount = replyCapacity + 2 * blockSize
-    buffers = Pool(
-      maxIdle: maxIdle, make: { .allocate(byteCount: byteCount, alignment: 64) }, discard: { $0.deallocate() })
+    buffers = Pool(maxIdle: maxIdle) { Buffer(byteCount: byteCount) }
   }
 
   /// Runs `body` with a buffer no other thread uses meanwhile: `reply` (`replyCapacity` bytes plus a block
@@ -27,7 +35,7 @@ final class BufferPool: Sendable {
       return body(buffer, UnsafeMutableRawBufferPointer(start: buffer + replyCount + blockSize, count: blockSize))
     }
     return buffers.withElement { buffer in
-      body(buffer, UnsafeMutableRawBufferPointer(start: buffer + replyCapacity + blockSize, count: blockSize))
+      body(buffer.start, UnsafeMutableRawBufferPointer(start: buffer.start + replyCapacity + blockSize, count: blockSize))
     }
   }
 }

@@ -26,7 +26,7 @@ public final class CramfsImage: Sendable {
   /// Length of the file or buffer the image was opened from.
   public let fileLength: Int
   /// Decompressors shared by the threads reading the image, so that a read does not allocate one.
-  let decompressors = Pool<BlockDecompressor>(maxIdle: 16, make: { BlockDecompressor() })
+  let decompressors = Pool<BlockDecompressor>(maxIdle: 16) { BlockDecompressor() }
 
   /// Opens the image file at `path` (memory-mapped).
   ///

@@ -3,49 +3,46 @@ import Synchronization
 /// A few reusable objects (decompressors, reply buffers) shared by the threads of a reader, so that a
 /// read does not allocate one.
 ///
-///     let buffers = Pool(maxIdle: 32, make: { UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 64) },
-///                        discard: { $0.deallocate() })
-///     buffers.withElement { buffer in … }
+///     let decompressors = Pool(maxIdle: 16) { BlockDecompressor() }
+///     try decompressors.withElement { decompressor in try decompressor.decompress(source, into: block) }
 ///
-/// The elements need not be thread-safe: the pool hands each to one thread at a time, and its lock
-/// orders the hand-overs.
-package final class Pool<Element>: Sendable {
-  /// An idle element. `@unchecked`: held by the pool alone until it is handed to one thread (see above).
-  private struct Idle: @unchecked Sendable {
-    var element: Element
-  }
-
-  private let idle = Mutex<[Idle]>([])
+/// The objects need not be thread-safe: the pool hands each to one thread at a time, and its lock orders
+/// the hand-overs. Objects the pool does not keep are released (their `deinit` frees what they hold).
+package final class Pool<Element: AnyObject>: Sendable {
+  private let idle = Mutex<[IdleObject]>([])
   private let maxIdle: Int
   private let make: @Sendable () -> Element
-  private let discard: @Sendable (Element) -> Void
 
-  /// A pool that keeps up to `maxIdle` elements, makes one with `make` when none is idle, and gives
-  /// those it does not keep (and those idle when it goes) to `discard`.
-  package init(
-    maxIdle: Int, make: @escaping @Sendable () -> Element, discard: @escaping @Sendable (Element) -> Void = { _ in }
-  ) {
+  /// A pool that keeps up to `maxIdle` objects and makes one with `make` when none is idle.
+  package init(maxIdle: Int, make: @escaping @Sendable () -> Element) {
     self.maxIdle = maxIdle
     self.make = make
-    self.discard = discard
   }
 
-  deinit {
-    for item in idle.withLock({ $0 }) { discard(item.element) }
-  }
-
-  /// Runs `body` with an element no other thread uses meanwhile; `body` must not keep it.
+  /// Runs `body` with an object no other thread uses meanwhile; `body` must not keep it.
   package func withElement<R, E: Error>(_ body: (Element) throws(E) -> R) throws(E) -> R {
-    let element = idle.withLock { $0.popLast() }?.element ?? make()
+    let element: Element
+    if let taken = idle.withLock({ $0.popLast() }) {
+      // Only `make`'s objects go in: the cast holds.
+      element = unsafeDowncast(taken.object, to: Element.self)
+    } else {
+      element = make()
+    }
     defer {
-      let returned = Idle(element: element)
-      let kept = idle.withLock { list -> Bool in
-        guard list.count < maxIdle else { return false }
-        list.append(returned)
-        return true
+      let returned = IdleObject(object: element)
+      idle.withLock { list in
+        if list.count < maxIdle { list.append(returned) }
       }
-      if !kept { discard(element) }
     }
     return try body(element)
   }
+}
+
+/// An object idle in a ``Pool``. `@unchecked`: held by the pool alone until it is handed to one thread.
+///
+/// `AnyObject`, and outside the generic `Pool`, so that the idle list is not generic: a module calling
+/// ``Pool/withElement(_:)`` gets no specialized copy (`package` generics are not specialized across
+/// modules), and the list's operations then still make no generic metadata lookups on the hot path.
+private struct IdleObject: @unchecked Sendable {
+  var object: AnyObject
 }
