@@ -44,7 +44,7 @@ package enum Threads {
     }, context)
     guard status == 0 else {
       Unmanaged<StartContext>.fromOpaque(context).release()
-      throw CramfsError(.io, "cannot start thread \(name): \(String(cString: strerror(status)))")
+      throw SystemCall.error("cannot start thread \(name)", errno: status)
     }
     return JoinableThread(handle: handle)
   }
