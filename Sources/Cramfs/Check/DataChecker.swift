@@ -238,7 +238,8 @@ struct DataChecker {
     let outcomes = UnsafeMutableBufferPointer<BlockDecompressor.Outcome>.allocate(capacity: jobs.count)
     outcomes.initialize(repeating: .invalid)
     defer { outcomes.deallocate() }
-    let threads = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    // A thread per 64 blocks at most: starting one costs more than inflating a few blocks (small images).
+    let threads = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), (jobs.count + 63) / 64))
     progress?.addTotals(bytes: jobs.reduce(0) { $0 + $1.length })
     let shared = InflateWork(
       view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads, progress: progress)
