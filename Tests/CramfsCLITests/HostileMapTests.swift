@@ -18,6 +18,7 @@ struct HostileMapTests {
     let image = work + "/image"
     _ = try CLI.succeed(["make", "-q"] + makeArguments + [work + "/tree", image])
     let pristine = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
+    let binary = try #require(CLI.executable)
 
     var rng = SeededGenerator(seed: makeArguments.contains("-B") ? 64 : 4)
     var runs = 0, refused = 0
@@ -37,7 +38,6 @@ struct HostileMapTests {
       let damaged = work + "/damaged.img"
       try Data(bytes).write(to: URL(fileURLWithPath: damaged))
       for arguments in [["xip", damaged]] + Self.paths.map({ ["map", "--touch", "sequential", damaged, $0] }) {
-        let binary = try #require(CLI.executable)
         let result = try runProcess(binary, arguments, timeout: 30)
         let label = "variant \(variant): cramfs \(arguments.joined(separator: " "))"
         #expect(!result.crashed, "\(label): ended by a signal: \(result.standardError)")
