@@ -53,7 +53,7 @@ final class Prefetcher: @unchecked Sendable {
   /// Files queued after one READ at most (bounds the work a single read of a huge directory starts).
   static let maxFilesPerTrigger = 256
   /// Storing threads: two, or one on a single processor.
-  static var defaultThreads: Int { min(2, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))) }
+  static var defaultThreads: Int { min(2, Threads.processorCount) }
   /// Entries looked at after one READ at most (bounds the time a request handler spends walking).
   static let maxStepsPerTrigger = 4096
   /// Remembered file ids before the sets start over (bounds memory on huge images; costs only repeats).

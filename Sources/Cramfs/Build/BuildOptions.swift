@@ -76,7 +76,7 @@ public struct BuildOptions: Sendable {
   public init() {}
 
   /// The number of online processors (the default for ``jobs``).
-  public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+  public static var processorCount: Int { Threads.processorCount }
 
   /// The level actually used.
   public var effectiveLevel: Int {

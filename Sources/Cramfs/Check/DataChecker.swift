@@ -239,7 +239,7 @@ struct DataChecker {
     outcomes.initialize(repeating: .invalid)
     defer { outcomes.deallocate() }
     // A thread per 64 blocks at most: starting one costs more than inflating a few blocks (small images).
-    let threads = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), (jobs.count + 63) / 64))
+    let threads = max(1, min(16, Threads.processorCount, (jobs.count + 63) / 64))
     progress?.addTotals(bytes: jobs.reduce(0) { $0 + $1.length })
     let shared = InflateWork(
       view: context.view, jobs: jobs, outcomes: outcomes, blockSize: blockSize, threads: threads, progress: progress)

@@ -78,7 +78,7 @@ final class FaultHandler: @unchecked Sendable {
     plan = Mutex(FillPlan(firstPage: firstPage, pageCount: pageCount, pageSize: pageSize))
     work = .allocate(capacity: 1)
     sem_init(work, 0, 0)
-    workerLimit = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    workerLimit = min(4, Threads.processorCount)
   }
 
   /// Starts the fault thread; false when the system refuses it, and then nothing answers the faults:

@@ -29,6 +29,9 @@ package struct JoinableThread: Sendable {
 /// A system that refuses a thread never makes these trap: ``start(name:_:)`` throws, and the others run
 /// on the threads they got (at least the caller's, for ``parallelFor(count:threads:name:_:)``).
 package enum Threads {
+  /// The number of online processors (at least 1): what every thread count starts from.
+  package static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
   /// Starts a thread that runs `body`, named `name` for `top -H` and debuggers (the kernel keeps the
   /// first 15 bytes). Throws `.io` when the system refuses the thread.
   package static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(CramfsError) -> JoinableThread {
