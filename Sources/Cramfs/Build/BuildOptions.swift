@@ -156,6 +156,9 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
     case xipELFUnmatched
     /// The inserted file (`-i`) is empty, so nothing is inserted.
     case insertedFileEmpty
+
+    /// A value stored in fewer bits than it has: ``uidTruncated``, ``gidTruncated``, ``deviceTruncated``.
+    public var isTruncation: Bool { self == .uidTruncated || self == .gidTruncated || self == .deviceTruncated }
   }
 
   public var kind: Kind
@@ -174,6 +177,11 @@ public struct BuildWarning: Hashable, Sendable, CustomStringConvertible {
   /// What the image cannot hold of `entry`'s owner and device number (it keeps 16-bit uids, 8-bit gids and
   /// 8-bit major and minor numbers), one warning each, naming `path` (the entry's own by default);
   /// `location` (a device-table line) ends each message.
+  /// Whether ``truncations(of:path:location:)`` finds anything in `entry`, without making any text.
+  static func truncates(_ entry: SourceEntry) -> Bool {
+    entry.uid > Inode.maxUID || entry.gid > Inode.maxGID || !(entry.device?.fitsInode ?? true)
+  }
+
   static func truncations(of entry: SourceEntry, path: String? = nil, location: String? = nil) -> [BuildWarning] {
     let suffix = location.map { " (\($0))" } ?? ""
     let path = path ?? entry.path

@@ -42,8 +42,9 @@ extension SourceTree {
   private mutating func applyEntry(
     _ line: DeviceTable.Line, components: [[UInt8]], minor: UInt32, source: String
   ) throws(CramfsError) -> Bool {
-    let imagePath = "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
-    let location = "\(source):\(line.number)"
+    // Text for errors and warnings only, made when one is given.
+    var imagePath: String { "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/") }
+    var location: String { "\(source):\(line.number)" }
     let type = line.kind.fileType
     var parent = 0
     var index: Int? = 0
@@ -77,9 +78,12 @@ extension SourceTree {
           "\(location): \(imagePath) is a \(entries[existing].type) in the tree; the table makes it a \(type)",
           path: path(of: existing))
       }
-      let path = path(of: existing)
-      // The table's owner and device replace the scanned ones, and so do their warnings.
-      warnings.removeAll { $0.path == path && $0.kind != .readBugGuard }
+      // The table's owner and device replace the scanned ones, and so do their truncation warnings. Only an
+      // entry that truncates has any: looking only then keeps a long series over existing entries linear.
+      if BuildWarning.truncates(entries[existing]) {
+        let path = path(of: existing)
+        warnings.removeAll { $0.path == path && $0.kind.isTruncation }
+      }
       entries[existing].mode = mode
       entries[existing].uid = line.uid
       entries[existing].gid = line.gid
@@ -128,6 +132,7 @@ extension SourceTree {
 
   /// The owner and device warnings the scan gives for host entries, naming the table line.
   private mutating func addWarnings(for index: Int, location: String) {
+    guard BuildWarning.truncates(entries[index]) else { return }
     warnings += BuildWarning.truncations(of: entries[index], path: path(of: index), location: location)
   }
 
