@@ -70,12 +70,16 @@ struct DiagnosticSink {
     if diagnostics.count < limit { diagnostics.append(diagnostic) }
   }
 
-  mutating func error(_ code: Diagnostic.Code, _ message: String, offset: Int? = nil, path: String? = nil) {
-    add(Diagnostic(.error, code, message, offset: offset, path: path))
+  // The message is made only for a diagnostic that is kept: past the limit a badly damaged image gives
+  // thousands that are only counted.
+  mutating func error(_ code: Diagnostic.Code, _ message: @autoclosure () -> String, offset: Int? = nil, path: String? = nil) {
+    guard diagnostics.count < limit else { errorCount += 1; return }
+    add(Diagnostic(.error, code, message(), offset: offset, path: path))
   }
 
-  mutating func warning(_ code: Diagnostic.Code, _ message: String, offset: Int? = nil, path: String? = nil) {
-    add(Diagnostic(.warning, code, message, offset: offset, path: path))
+  mutating func warning(_ code: Diagnostic.Code, _ message: @autoclosure () -> String, offset: Int? = nil, path: String? = nil) {
+    guard diagnostics.count < limit else { warningCount += 1; return }
+    add(Diagnostic(.warning, code, message(), offset: offset, path: path))
   }
 
   var omittedCount: Int { errorCount + warningCount - diagnostics.count }
