@@ -18,13 +18,14 @@ public func fuzzRead(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   let bytes = UnsafeBufferPointer(start: start, count: count)
   guard let image = try? CramfsImage(bytes: bytes) else { return 0 }
   var budget = 2000
+  var bytesLeft = maxBytesReadPerInput
   try? image.walk { (path, node) throws(CramfsError) in
     budget -= 1
     guard budget > 0 else { throw CramfsError(.corrupted, "budget") }
     _ = image.stat(node)
     switch node.type {
     case .regular:
-      _ = try? image.contents(of: node)
+      readFile(node, of: image, bytesLeft: &bytesLeft)
       _ = try? XIPAnalysis.analyze(node, path: path, in: image)
     case .symlink:
       _ = try? image.readlink(node)
@@ -34,4 +35,28 @@ public func fuzzRead(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   }
   _ = image.checksum()
   return 0
+}
+
+/// What one input may read in all. A 64 KiB image can claim files of 16 MiB each (holes, shared blocks);
+/// reading all of that would spend each execution zeroing fresh memory instead of exercising the reader.
+private let maxBytesReadPerInput = 4 << 20
+private let chunkSize = 64 << 10
+nonisolated(unsafe) private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+
+/// Reads a file the way a user of the library would: small files whole, larger ones in chunks (each block
+/// on its own path through the reader), until its end, the first error or the input's budget.
+private func readFile(_ node: Node, of image: CramfsImage, bytesLeft: inout Int) {
+  let size = Int(node.inode.size)
+  guard bytesLeft > 0 else { return }
+  if size <= 2 * chunkSize {
+    bytesLeft -= size
+    _ = try? image.contents(of: node)
+    return
+  }
+  var offset = 0
+  while offset < size, bytesLeft > 0 {
+    guard let read = try? image.read(node, offset: offset, into: chunk), read > 0 else { return }
+    offset += read
+    bytesLeft -= read
+  }
 }
