@@ -319,6 +319,35 @@ struct DeviceTableTests {
     #expect(try scratch.outputFiles().isEmpty)
   }
 
+  @Test("a table replaces the scan's truncation warnings of what it changes, and a repeated series' own")
+  func replacesScannedAndRepeatedWarnings() throws {
+    var assembler = TreeAssembler(options: BuildOptions())
+    try assembler.add(InputEntry(path: Array("dev".utf8), type: .directory, permissions: 0o755, uid: 0, gid: 0))
+    for name in ["wide", "kept"] {
+      try assembler.add(
+        InputEntry(path: Array("dev/\(name)".utf8), type: .characterDevice, permissions: 0o600, uid: 70_000, gid: 0,
+          device: DeviceNumber(major: 1, minor: 3)))
+    }
+    var tree = assembler.finish()
+    #expect(tree.warnings.map(\.kind) == [.uidTruncated, .uidTruncated], "\(tree.warnings)")
+    // /dev/wide gets a small owner; a series of 300 devices with a major over 255 comes twice, the second
+    // time over the entries the first made.
+    try tree.apply(
+      DeviceTable(
+        parsing: Array(
+          """
+          /dev/wide c 600 1 1 1 3 - - -
+          /dev/s c 600 0 0 300 0 0 1 300
+          /dev/s c 640 0 0 301 0 0 1 300
+          """.utf8), source: "r.txt"))
+    let kept = tree.warnings.filter { $0.kind == .uidTruncated }
+    #expect(kept.map(\.path).count == 1 && kept.first?.path.hasSuffix("dev/kept") == true, "\(kept)")
+    let devices = tree.warnings.filter { $0.kind == .deviceTruncated }
+    #expect(devices.count == 300)
+    #expect(devices.allSatisfy { $0.message.contains("r.txt:3") }, "\(devices.prefix(2))")
+    #expect(Set(devices.map(\.path)).count == 300)
+  }
+
   @Test("squashed owners leave the table's owners alone; blank lines and comments are skipped")
   func squashAndComments() throws {
     let table = try DeviceTable(

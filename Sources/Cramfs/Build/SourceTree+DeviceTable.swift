@@ -27,20 +27,26 @@ extension SourceTree {
   public mutating func apply(_ table: DeviceTable) throws(CramfsError) {
     var copy = self
     var added = false
+    var tableWarnings = TableWarnings()
     for line in table.lines {
       for (components, minor) in line.expanded {
         added =
-          try copy.applyEntry(line, components: components, minor: minor, source: table.source)
+          try copy.applyEntry(
+            line, components: components, minor: minor, source: table.source, tableWarnings: &tableWarnings)
           || added
       }
     }
+    // One pass over the scan's warnings, however many entries the table changed.
+    copy.warnings.removeAll { $0.kind.isTruncation && tableWarnings.changedPaths.contains($0.path) }
+    copy.warnings += tableWarnings.slots.joined()
     if added { copy.reorder() }
     self = copy
   }
 
   /// Applies one entry of a line; returns whether an entry was added.
   private mutating func applyEntry(
-    _ line: DeviceTable.Line, components: [[UInt8]], minor: UInt32, source: String
+    _ line: DeviceTable.Line, components: [[UInt8]], minor: UInt32, source: String,
+    tableWarnings: inout TableWarnings
   ) throws(CramfsError) -> Bool {
     // Text for errors and warnings only, made when one is given.
     var imagePath: String { "/" + components.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/") }
@@ -78,17 +84,14 @@ extension SourceTree {
           "\(location): \(imagePath) is a \(entries[existing].type) in the tree; the table makes it a \(type)",
           path: path(of: existing))
       }
-      // The table's owner and device replace the scanned ones, and so do their truncation warnings. Only an
-      // entry that truncates has any: looking only then keeps a long series over existing entries linear.
-      if BuildWarning.truncates(entries[existing]) {
-        let path = path(of: existing)
-        warnings.removeAll { $0.path == path && $0.kind.isTruncation }
-      }
+      // The table's owner and device replace the scanned ones, and so do their truncation warnings (only
+      // an entry that truncates has any).
+      if BuildWarning.truncates(entries[existing]) { tableWarnings.changedPaths.insert(path(of: existing)) }
       entries[existing].mode = mode
       entries[existing].uid = line.uid
       entries[existing].gid = line.gid
       if type.isDevice { entries[existing].device = device }
-      addWarnings(for: existing, location: location)
+      tableWarnings.set(truncationWarnings(of: existing, location: location), for: existing)
       return false
     }
     guard line.kind != .file else {
@@ -114,7 +117,7 @@ extension SourceTree {
       !entries[$0].name.lexicographicallyPrecedes(name)
     }
     entries[parent].children.insert(new, at: position)
-    addWarnings(for: new, location: location)
+    tableWarnings.set(truncationWarnings(of: new, location: location), for: new)
     return true
   }
 
@@ -131,9 +134,9 @@ extension SourceTree {
   }
 
   /// The owner and device warnings the scan gives for host entries, naming the table line.
-  private mutating func addWarnings(for index: Int, location: String) {
-    guard BuildWarning.truncates(entries[index]) else { return }
-    warnings += BuildWarning.truncations(of: entries[index], path: path(of: index), location: location)
+  private func truncationWarnings(of index: Int, location: String) -> [BuildWarning] {
+    guard BuildWarning.truncates(entries[index]) else { return [] }
+    return BuildWarning.truncations(of: entries[index], path: path(of: index), location: location)
   }
 
   /// Puts the entries back in pre-order (added entries were appended), renumbering children.
@@ -169,5 +172,23 @@ extension Array {
       }
     }
     return low
+  }
+}
+
+/// The truncation warnings a device table gives: a later line for the same entry replaces the earlier
+/// line's, and the scan's warnings for an entry the table changes are dropped. Kept apart from the tree's
+/// warnings so that a long series over existing entries costs one pass, not one per entry.
+private struct TableWarnings {
+  /// Each entry's warnings, in the order of the lines that last set them (a replaced slot is emptied).
+  private(set) var slots: [[BuildWarning]] = []
+  private var slotOfEntry: [Int: Int] = [:]
+  /// Paths whose truncation warnings from the scan the table replaces.
+  var changedPaths: Set<String> = []
+
+  mutating func set(_ warnings: [BuildWarning], for entry: Int) {
+    if let old = slotOfEntry.removeValue(forKey: entry) { slots[old] = [] }
+    guard !warnings.isEmpty else { return }
+    slotOfEntry[entry] = slots.count
+    slots.append(warnings)
   }
 }
