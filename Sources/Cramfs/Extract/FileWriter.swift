@@ -3,6 +3,8 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
+import struct SystemPackage.Errno
 
 /// A growable buffer owned by one worker thread.
 final class WriteBuffer: @unchecked Sendable {
@@ -26,7 +28,9 @@ final class WriteBuffer: @unchecked Sendable {
 enum FileWriter {
   /// Writes `bytes` to the new, empty file `fd`, skipping all-zero blocks (runs of the others go in one
   /// `pwrite`), and sets its size, so that the skipped blocks are holes.
-  static func writeSparse(_ fd: CInt, _ bytes: UnsafeRawBufferPointer, blockSize: Int) -> Bool {
+  ///
+  /// - Returns: the error of the write or truncate that failed, or nil.
+  static func writeSparse(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer, blockSize: Int) -> Errno? {
     var runStart: Int?
     var offset = 0
     var dataEnd = 0
@@ -36,8 +40,11 @@ enum FileWriter {
       if isData {
         if runStart == nil { runStart = offset }
       } else if let start = runStart {
-        guard HostDirectory.writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), at: start) else {
-          return false
+        // Retries short writes and EINTR; throws only on failure, once per file at most.
+        do {
+          try fd.writeAll(toAbsoluteOffset: Int64(start), UnsafeRawBufferPointer(rebasing: bytes[start..<offset]))
+        } catch {
+          return Errno(rawValue: SystemCall.code(of: error))
         }
         dataEnd = offset
         runStart = nil
@@ -46,7 +53,13 @@ enum FileWriter {
       offset = end
     }
     // Only a file ending in a hole needs its size set (a truncate costs as much as a small write).
-    return dataEnd == bytes.count || ftruncate(fd, off_t(bytes.count)) == 0
+    guard dataEnd != bytes.count else { return nil }
+    do {
+      try fd.resize(to: Int64(bytes.count))
+    } catch {
+      return Errno(rawValue: SystemCall.code(of: error))
+    }
+    return nil
   }
 
   static func write(_ job: Extraction.FileJob, image: CramfsImage, preserveOwners: Bool, buffer: WriteBuffer) -> ([Diagnostic], Int) {
@@ -58,12 +71,16 @@ enum FileWriter {
       // Every block would be a guess: one line for the file, and no file rather than a wrong one.
       return ([Diagnostic(.error, .ambiguousBlockSize, "not extracted: \(error.message)", offset: job.node.entryOffset, path: job.path)], 0)
     }
-    let descriptor = HostDirectory.createFile(job.parent, job.name)
-    guard descriptor >= 0 else {
-      let message = errno == EEXIST ? "refused: something named so already exists" : "cannot create file: \(SystemCall.text())"
-      return ([Diagnostic(.error, errno == EEXIST ? .unsafePath : .ioError, message, offset: job.node.entryOffset, path: job.path)], 0)
+    let descriptor: FileDescriptor
+    switch HostDirectory.createFile(job.parent, job.name) {
+    case .success(let created):
+      descriptor = created
+    case .failure(let code):
+      let exists = code == .fileExists
+      let message = exists ? "refused: something named so already exists" : "cannot create file: \(SystemCall.text(code.rawValue))"
+      return ([Diagnostic(.error, exists ? .unsafePath : .ioError, message, offset: job.node.entryOffset, path: job.path)], 0)
     }
-    defer { close(descriptor) }
+    defer { try? descriptor.close() }
     let size = Int(inode.size)
     var written = 0
     if size > 0 {
@@ -81,16 +98,17 @@ enum FileWriter {
           slot.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: min(blockSize, size - index * blockSize))
         }
       }
-      guard writeSparse(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size]), blockSize: blockSize) else {
-        problems.append(Diagnostic(.error, .ioError, "write failed: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
+      if let failure = writeSparse(descriptor, UnsafeRawBufferPointer(rebasing: out[0..<size]), blockSize: blockSize) {
+        problems.append(Diagnostic(.error, .ioError, "write failed: \(SystemCall.text(failure.rawValue))", offset: job.node.entryOffset, path: job.path))
         return (problems, 0)
       }
       written = size
     }
-    if preserveOwners && fchown(descriptor, uid_t(inode.uid), gid_t(inode.gid)) != 0 {
+    // No swift-system wrappers for these: the raw descriptor, errno for the message.
+    if preserveOwners && fchown(descriptor.rawValue, uid_t(inode.uid), gid_t(inode.gid)) != 0 {
       problems.append(Diagnostic(.error, .ioError, "cannot set owner: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
     }
-    if fchmod(descriptor, mode_t(inode.permissions)) != 0 {
+    if fchmod(descriptor.rawValue, mode_t(inode.permissions)) != 0 {
       problems.append(Diagnostic(.error, .ioError, "cannot set mode: \(SystemCall.text())", offset: job.node.entryOffset, path: job.path))
     }
     _ = HostDirectory.zeroTimes(descriptor)

@@ -4,6 +4,8 @@
   import Darwin
 #endif
 import Synchronization
+import struct SystemPackage.FileDescriptor
+import struct SystemPackage.FilePath
 
 /// Recreates an image's tree on the host: directories, files, symlinks, device nodes, fifos and sockets,
 /// with their modes (setuid, setgid and sticky included) and, as root, their owners.
@@ -34,12 +36,14 @@ public enum ImageExtractor {
     } else if errno != EEXIST {
       throw SystemCall.error("cannot create \(directory)", path: directory)
     }
-    let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard root >= 0 else {
-      throw SystemCall.error("cannot open \(directory)", path: directory)
+    let root: FileDescriptor
+    do {
+      root = try FileDescriptor.open(FilePath(directory), .readOnly, options: [.directory, .closeOnExec])
+    } catch {
+      throw SystemCall.error("cannot open \(directory)", thrown: error, path: directory)
     }
     if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
-      close(root)
+      try? root.close()
       throw CramfsError(.targetNotEmpty, "\(directory) exists and is not empty", path: directory)
     }
     var extraction = Extraction(image: image, options: options, rootDescriptor: root, rootCreated: created)
@@ -60,7 +64,7 @@ struct Extraction {
 
   /// A directory created (or merged into) on the host, kept open until its mode is applied.
   struct HostDirectoryRecord {
-    var descriptor: CInt
+    var descriptor: FileDescriptor
     var inode: Inode
     var path: String
     /// False for a pre-existing target whose mode we leave alone.
@@ -73,7 +77,7 @@ struct Extraction {
 
   /// A regular file whose content the file pass writes.
   struct FileJob: Sendable {
-    var parent: CInt
+    var parent: FileDescriptor
     var name: [UInt8]
     var node: Node
     /// The parent's path, shared by all its files (the file's own path is made only for messages).
@@ -86,7 +90,7 @@ struct Extraction {
   /// Directories created whose entries the walk has not read yet: they stay open (see `flush`).
   private var pendingDirectories: Set<Int> = []
 
-  init(image: CramfsImage, options: ExtractOptions, rootDescriptor: CInt, rootCreated: Bool) {
+  init(image: CramfsImage, options: ExtractOptions, rootDescriptor: FileDescriptor, rootCreated: Bool) {
     self.image = image
     self.options = options
     preserveOwners = options.preserveOwners ?? (geteuid() == 0)
@@ -179,12 +183,12 @@ struct Extraction {
     pendingDirectories.remove(directory.context)
   }
 
-  private mutating func hostFailure(_ what: String, path: String, offset: Int) {
-    sink.error(.ioError, "\(what): \(SystemCall.text())", offset: offset, path: path)
+  private mutating func hostFailure(_ what: String, errno code: Int32 = errno, path: String, offset: Int) {
+    sink.error(.ioError, "\(what): \(SystemCall.text(code))", offset: offset, path: path)
   }
 
   /// Makes room for `entry` when overwriting; returns false if something is in the way.
-  private mutating func clear(_ name: [UInt8], in parent: CInt, keepDirectory: Bool, path: String, offset: Int) -> Bool {
+  private mutating func clear(_ name: [UInt8], in parent: FileDescriptor, keepDirectory: Bool, path: String, offset: Int) -> Bool {
     guard options.overwrite else { return true }
     let result = HostDirectory.removeNonDirectory(parent, name)
     if result.removed { return true }
@@ -200,7 +204,7 @@ struct Extraction {
   }
 
   /// Creates one entry; returns the index of a created directory, to walk.
-  private mutating func create(_ entry: ScannedEntry, in parent: CInt, parentPath: String, parent parentIndex: Int, mayEnter: Bool) -> Int? {
+  private mutating func create(_ entry: ScannedEntry, in parent: FileDescriptor, parentPath: String, parent parentIndex: Int, mayEnter: Bool) -> Int? {
     let path = DirectoryScanner.join(parentPath, entry.name)
     let inode = entry.inode
     let name = entry.name
@@ -221,12 +225,15 @@ struct Extraction {
         hostFailure("cannot create directory", path: path, offset: entry.offset)
         return nil
       }
-      let descriptor = HostDirectory.openDirectory(parent, name)
-      guard descriptor >= 0 else {
-        if errno == ELOOP || errno == ENOTDIR {
+      let descriptor: FileDescriptor
+      switch HostDirectory.openDirectory(parent, name) {
+      case .success(let opened):
+        descriptor = opened
+      case .failure(let code):
+        if code == .tooManySymbolicLinkLevels || code == .notDirectory {
           sink.error(.unsafePath, "refused: a symlink or non-directory is where a directory is expected", offset: entry.offset, path: path)
         } else {
-          hostFailure("cannot open directory", path: path, offset: entry.offset)
+          hostFailure("cannot open directory", errno: code.rawValue, path: path, offset: entry.offset)
         }
         return nil
       }
@@ -333,15 +340,16 @@ struct Extraction {
   private mutating func finish(_ index: Int) {
     let record = directories[index]
     if record.applyAttributes {
-      if preserveOwners && fchown(record.descriptor, uid_t(record.inode.uid), gid_t(record.inode.gid)) != 0 {
+      // No swift-system wrappers for these: the raw descriptor, errno for the message.
+      if preserveOwners && fchown(record.descriptor.rawValue, uid_t(record.inode.uid), gid_t(record.inode.gid)) != 0 {
         hostFailure("cannot set owner", path: record.path, offset: record.inode.byteOffset)
       }
-      if fchmod(record.descriptor, mode_t(record.inode.permissions)) != 0 {
+      if fchmod(record.descriptor.rawValue, mode_t(record.inode.permissions)) != 0 {
         hostFailure("cannot set mode", path: record.path, offset: record.inode.byteOffset)
       }
       _ = HostDirectory.zeroTimes(record.descriptor)
     }
-    close(record.descriptor)
+    try? record.descriptor.close()
     directories[index].finished = true
     directories[index].path = ""
     openDirectories -= 1

@@ -5,6 +5,7 @@ import CLibarchive
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
 
 /// A PAX archive written through libarchive to a file descriptor.
 final class ArchiveWriter {
@@ -17,7 +18,7 @@ final class ArchiveWriter {
   private let previousLocale: locale_t?
   private let utf8Locale: locale_t?
 
-  init(descriptor: Int32, name: String) throws(CramfsError) {
+  init(descriptor: FileDescriptor, name: String) throws(CramfsError) {
     self.name = name
     // libarchive converts names through the locale's character set; in the C locale no name with a
     // byte over 0x7F converts. UTF-8 for this thread only (the process's locale is left alone), so UTF-8
@@ -35,7 +36,7 @@ final class ArchiveWriter {
     // but not for regular files), so a file and standard output get the same bytes.
     guard archive_write_set_format_pax(archive) == ARCHIVE_OK,
       archive_write_set_bytes_in_last_block(archive, 1) == ARCHIVE_OK,
-      archive_write_open_fd(archive, descriptor) == ARCHIVE_OK
+      archive_write_open_fd(archive, descriptor.rawValue) == ARCHIVE_OK
     else { throw CramfsError(.io, "\(name): \(errorText())") }
   }
 

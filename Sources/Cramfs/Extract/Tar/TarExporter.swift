@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
 
 /// Writes an image's tree as a PAX archive (`cramfs extract --tar`), without root and without touching
 /// the file system: numeric owners, modes with setuid/setgid/sticky, device nodes, fifos, symlinks, in
@@ -45,7 +46,7 @@ public enum TarExporter {
     try image.requireKnownBlockSize()
     if let progress { countTotals(of: image, into: progress) }
     guard let destination else {
-      let writer = try ArchiveWriter(descriptor: 1, name: "standard output")
+      let writer = try ArchiveWriter(descriptor: .standardOutput, name: "standard output")
       let report = try write(image, to: writer, progress: progress)
       try writer.close()
       return report
@@ -162,9 +163,11 @@ public enum TarExporter {
 
 /// The archive file: created beside the destination, renamed over it when complete.
 private final class TarOutputFile {
-  let descriptor: Int32
+  let descriptor: FileDescriptor
   let path: String
   let destination: String
+  /// Closed by `commit` (even if that failed): `discard` must not close a number the process may reuse.
+  private var isClosed = false
 
   init(destination: String) throws(CramfsError) {
     self.destination = destination
@@ -172,12 +175,13 @@ private final class TarOutputFile {
     let directory = slash.map { String(destination[...$0]) } ?? ""
     let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
     var template = Array((directory + "." + base + ".tmp-XXXXXX").utf8CString)
+    // swift-system has no mkstemp: the raw descriptor is wrapped at once.
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else {
       throw SystemCall.error("cannot create a temporary file next to \(destination)", path: destination)
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    descriptor = fd
+    descriptor = FileDescriptor(rawValue: fd)
     path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
@@ -185,10 +189,17 @@ private final class TarOutputFile {
   func commit() throws(CramfsError) {
     let mask = umask(0)
     umask(mask)
-    guard fchmod(descriptor, 0o666 & ~mask) == 0, close(descriptor) == 0 else {
-      let reason = SystemCall.text()
+    var failure: Int32?
+    if fchmod(descriptor.rawValue, 0o666 & ~mask) != 0 { failure = errno }
+    isClosed = true
+    do {
+      try descriptor.close()
+    } catch {
+      failure = failure ?? SystemCall.code(of: error)
+    }
+    if let failure {
       unlink(path)
-      throw CramfsError(.io, "cannot finish \(path): \(reason)", path: path)
+      throw SystemCall.error("cannot finish \(path)", errno: failure, path: path)
     }
     guard rename(path, destination) == 0 else {
       let reason = SystemCall.text()
@@ -198,7 +209,7 @@ private final class TarOutputFile {
   }
 
   func discard() {
-    close(descriptor)
+    if !isClosed { try? descriptor.close() }
     unlink(path)
   }
 }
