@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
 
 /// A cramfs-tools device table (`mkcramfs -D`): device nodes, fifos, directories and owners the image
 /// gets without anyone running `mknod` or `chown` as root (what Buildroot passes).
@@ -232,18 +233,22 @@ public struct DeviceTable: Sendable, Hashable {
   }
 
   private static func readFile(_ path: String) throws(CramfsError) -> [UInt8] {
-    let fd = withCString(Array(path.utf8)) { open($0, O_RDONLY | O_CLOEXEC) }
-    guard fd >= 0 else {
-      throw SystemCall.error("cannot open device table \(path)", path: path)
+    let fd: FileDescriptor
+    do {
+      fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec)
+    } catch {
+      throw SystemCall.error("cannot open device table \(path)", errno: error.rawValue, path: path)
     }
-    defer { close(fd) }
+    defer { try? fd.close() }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw SystemCall.error("cannot read device table \(path)", path: path)
+      let count: Int
+      do {
+        // Retried on EINTR by swift-system.
+        count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+      } catch {
+        throw SystemCall.error("cannot read device table \(path)", thrown: error, path: path)
       }
       if count == 0 { break }
       bytes.append(contentsOf: chunk[0..<count])

@@ -5,6 +5,7 @@ import CCramfsShims
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
 
 /// Writes an image to a temporary file next to the destination and renames it into place when complete,
 /// so the destination never holds a partial image (the temporary file is removed on error).
@@ -286,14 +287,14 @@ private struct DataAreaWriter {
 /// The data area's write buffer: appends in order, flushes with `pwrite`, and can patch bytes already
 /// written (pointer tables are filled in after their blocks).
 private struct OutputBuffer {
-  let fd: Int32
+  let fd: FileDescriptor
   let path: String
   /// Image offset of `bytes[0]`.
   var start: Int
   var bytes: [UInt8] = []
   static let capacity = 4 << 20
 
-  init(fd: Int32, path: String, start: Int) {
+  init(fd: FileDescriptor, path: String, start: Int) {
     self.fd = fd
     self.path = path
     self.start = start
@@ -327,19 +328,15 @@ private struct OutputBuffer {
   }
 }
 
-private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at offset: Int)
+/// `pwrite`s all of `data` at `offset`: swift-system retries short writes and `EINTR`, and throws only
+/// on failure.
+private func writeAll(fd: FileDescriptor, path: String, _ data: ArraySlice<UInt8>, at offset: Int)
   throws(CramfsError)
 {
-  var done = 0
-  while done < data.count {
-    let count = data.withUnsafeBytes { raw in
-      pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
-    }
-    if count < 0 {
-      if errno == EINTR { continue }
-      throw SystemCall.error("cannot write \(path)", path: path)
-    }
-    done += count
+  do {
+    try fd.writeAll(toAbsoluteOffset: Int64(offset), data)
+  } catch {
+    throw SystemCall.error("cannot write \(path)", thrown: error, path: path)
   }
 }
 
@@ -348,7 +345,7 @@ private func writeAll(fd: Int32, path: String, _ data: ArraySlice<UInt8>, at off
 /// name only when complete, so a build killed at any moment (even by SIGKILL) leaves no file behind. Where
 /// the file system has no unnamed files, a hidden named file renamed into place instead.
 private final class TemporaryFile {
-  let descriptor: Int32
+  let descriptor: FileDescriptor
   /// The name used in messages: the destination, or the hidden file.
   let path: String
   /// The hidden file's name, when the file system refused an unnamed one.
@@ -358,9 +355,10 @@ private final class TemporaryFile {
   init(destination: String) throws(CramfsError) {
     let slash = destination.lastIndex(of: "/")
     let directory = slash.map { String(destination[..<$0]) } ?? "."
+    // swift-system has no O_TMPFILE nor mkstemp: the raw descriptors are wrapped at once.
     let unnamed = CCramfsShims_open_tmpfile(directory.isEmpty ? "/" : directory)
     if unnamed >= 0 {
-      descriptor = unnamed
+      descriptor = FileDescriptor(rawValue: unnamed)
       path = destination
       hiddenPath = nil
       return
@@ -373,7 +371,7 @@ private final class TemporaryFile {
       throw SystemCall.error("cannot create a temporary file next to \(destination)", path: destination)
     }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    descriptor = fd
+    descriptor = FileDescriptor(rawValue: fd)
     let hidden = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     path = hidden
     hiddenPath = hidden
@@ -388,8 +386,10 @@ private final class TemporaryFile {
   }
 
   func truncate(to length: Int) throws(CramfsError) {
-    guard ftruncate(descriptor, off_t(length)) == 0 else {
-      throw SystemCall.error("cannot size \(path)", path: path)
+    do {
+      try descriptor.resize(to: Int64(length))
+    } catch {
+      throw SystemCall.error("cannot size \(path)", thrown: error, path: path)
     }
   }
 
@@ -401,11 +401,16 @@ private final class TemporaryFile {
     var crc: UInt32 = 0
     var offset = start
     while offset < end {
-      let count = pread(descriptor, chunk.baseAddress, min(chunkSize, end - offset), off_t(offset))
-      if count < 0 && errno == EINTR { continue }
+      let count: Int
+      do {
+        // Retried on EINTR by swift-system.
+        count = try descriptor.read(
+          fromAbsoluteOffset: Int64(offset), into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<min(chunkSize, end - offset)]))
+      } catch {
+        throw SystemCall.error("cannot read back \(path)", thrown: error, path: path)
+      }
       guard count > 0 else {
-        throw CramfsError(
-          .io, "cannot read back \(path): \(count < 0 ? SystemCall.text() : "file is short")", path: path)
+        throw CramfsError(.io, "cannot read back \(path): file is short", path: path)
       }
       crc = crc32Checksum(UnsafeRawBufferPointer(rebasing: chunk[0..<count]), continuing: crc)
       offset += count
@@ -417,13 +422,16 @@ private final class TemporaryFile {
   func commit(to destination: String) throws(CramfsError) {
     let mask = umask(0)
     umask(mask)
-    guard fchmod(descriptor, 0o666 & ~mask) == 0 else {
+    // No swift-system wrapper for fchmod.
+    guard fchmod(descriptor.rawValue, 0o666 & ~mask) == 0 else {
       throw SystemCall.error("cannot finish \(path)", path: path)
     }
     if hiddenPath == nil { try link(to: destination) }
     isClosed = true
-    guard close(descriptor) == 0 else {
-      throw SystemCall.error("cannot finish \(path)", path: path)
+    do {
+      try descriptor.close()
+    } catch {
+      throw SystemCall.error("cannot finish \(path)", thrown: error, path: path)
     }
     guard let hiddenPath else { return }
     guard rename(hiddenPath, destination) == 0 else {
@@ -436,14 +444,14 @@ private final class TemporaryFile {
   /// Names the unnamed file `destination`: directly when the name is free (atomic, nothing to clean up);
   /// over an existing file through a hidden name and `rename`, which replaces it atomically.
   private func link(to destination: String) throws(CramfsError) {
-    var result = CCramfsShims_link_tmpfile(descriptor, destination)
+    var result = CCramfsShims_link_tmpfile(descriptor.rawValue, destination)
     if result == -EEXIST {
       let slash = destination.lastIndex(of: "/")
       let prefix = slash.map { String(destination[...$0]) } ?? ""
       let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
       for attempt in 0..<100 {
         let hidden = prefix + "." + base + ".tmp-\(getpid())-\(attempt)"
-        result = CCramfsShims_link_tmpfile(descriptor, hidden)
+        result = CCramfsShims_link_tmpfile(descriptor.rawValue, hidden)
         if result == -EEXIST { continue }
         if result == 0, rename(hidden, destination) != 0 {
           result = -errno
@@ -458,7 +466,7 @@ private final class TemporaryFile {
   }
 
   func discard() {
-    if !isClosed { close(descriptor) }
+    if !isClosed { try? descriptor.close() }
     if let hiddenPath { unlink(hiddenPath) }
   }
 }

@@ -4,12 +4,13 @@
   import Darwin
 #endif
 import Synchronization
+import struct SystemPackage.FileDescriptor
 
 /// An open regular file read with `pread` (so a file that shrinks while we read it is an error, not a SIGBUS).
 ///
 /// Immutable after creation: workers read from it concurrently; the descriptor closes with the last reference.
 final class SourceFile: ContentReader, @unchecked Sendable {
-  let descriptor: Int32
+  let descriptor: FileDescriptor
   let path: String
   let size: Int
 
@@ -18,34 +19,38 @@ final class SourceFile: ContentReader, @unchecked Sendable {
     let path = String(decoding: pathBytes, as: UTF8.self)
     self.path = path
     self.size = size
-    let fd = withCString(pathBytes) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-    guard fd >= 0 else {
-      throw SystemCall.error("cannot open \(path)", path: path)
+    do {
+      descriptor = try FileDescriptor.open(pathBytes: pathBytes, .readOnly, options: [.closeOnExec, .noFollow])
+    } catch {
+      throw SystemCall.error("cannot open \(path)", errno: error.rawValue, path: path)
     }
-    descriptor = fd
-    var info = stat()
-    guard fstat(fd, &info) == 0 else {
-      throw SystemCall.error("cannot stat \(path)", path: path)
+    let length: Int64
+    do {
+      length = try descriptor.stat().size
+    } catch {
+      throw SystemCall.error("cannot stat \(path)", errno: error.rawValue, path: path)
     }
-    guard Int(info.st_size) == size else {
+    guard Int(length) == size else {
       throw CramfsError(
         .io,
-        "\(path) changed size while the image was built (\(size) -> \(info.st_size) bytes)",
+        "\(path) changed size while the image was built (\(size) -> \(length) bytes)",
         path: path)
     }
   }
 
-  deinit { close(descriptor) }
+  deinit { try? descriptor.close() }
 
   /// Fills `buffer` with the bytes at `offset`.
   func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(CramfsError) {
     var done = 0
     while done < buffer.count {
-      let count = pread(
-        descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw SystemCall.error("cannot read \(path)", path: path)
+      let count: Int
+      do {
+        // Retried on EINTR by swift-system; throws only on failure.
+        count = try descriptor.read(
+          fromAbsoluteOffset: Int64(offset + done), into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
+      } catch {
+        throw SystemCall.error("cannot read \(path)", thrown: error, path: path)
       }
       guard count > 0 else {
         throw CramfsError(.io, "\(path) became shorter while the image was built", path: path)

@@ -5,7 +5,6 @@
 #endif
 import Synchronization
 import struct SystemPackage.FileDescriptor
-import struct SystemPackage.FilePath
 
 /// Recreates an image's tree on the host: directories, files, symlinks, device nodes, fifos and sockets,
 /// with their modes (setuid, setgid and sticky included) and, as root, their owners.
@@ -38,9 +37,9 @@ public enum ImageExtractor {
     }
     let root: FileDescriptor
     do {
-      root = try FileDescriptor.open(FilePath(directory), .readOnly, options: [.directory, .closeOnExec])
+      root = try FileDescriptor.open(path: directory, .readOnly, options: [.directory, .closeOnExec])
     } catch {
-      throw SystemCall.error("cannot open \(directory)", thrown: error, path: directory)
+      throw SystemCall.error("cannot open \(directory)", errno: error.rawValue, path: directory)
     }
     if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
       try? root.close()

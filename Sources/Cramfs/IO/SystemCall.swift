@@ -13,7 +13,7 @@ import SystemPackage
 ///     guard fchmod(fd.rawValue, 0o644) == 0 else { throw SystemCall.error("cannot finish \(path)", path: path) }
 ///     // CramfsError(.io, "cannot finish out.img: Operation not permitted", path: "out.img")
 ///
-/// swift-system's `FileDescriptor` methods throw an `Errno` instead; ``error(_:thrown:path:)`` gives the
+/// swift-system's `FileDescriptor` methods throw an `Errno` instead; `error(_:thrown:path:)` gives the
 /// same message for it.
 ///
 /// The library, the tools and the FUSE file system all go through it (hence `package`), so every message
@@ -41,7 +41,7 @@ package enum SystemCall {
   package static func code(of error: any Error) -> Int32 { (error as? Errno)?.rawValue ?? EIO }
 
   /// `CramfsError(.io, "<what>: <reason>", path: path)` for an error thrown by a swift-system call:
-  /// the same message as ``error(_:errno:path:)`` gives for the C call it wraps.
+  /// the same message as `error(_:errno:path:)` gives for the C call it wraps.
   package static func error(_ what: String, thrown error: any Error, path: String? = nil) -> CramfsError {
     self.error(what, errno: code(of: error), path: path)
   }

@@ -1,4 +1,5 @@
 import CLibarchive
+import struct SystemPackage.FileDescriptor
 
 /// A tar stream read through libarchive: ustar, GNU and PAX, plain or compressed (gzip, bzip2, xz, lzma,
 /// lzip, zstd, lz4, compress), recognized by content. Only built-in decoders are enabled, so reading never
@@ -28,7 +29,7 @@ final class ArchiveReader {
     if let path {
       status = archive_read_open_filename(archive, path, 1 << 16)
     } else {
-      status = archive_read_open_fd(archive, 0, 1 << 16)
+      status = archive_read_open_fd(archive, FileDescriptor.standardInput.rawValue, 1 << 16)
     }
     guard status == ARCHIVE_OK else {
       // Opening reads the start of the stream to recognize the compression and the tar format.

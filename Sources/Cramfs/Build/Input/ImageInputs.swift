@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
 
 /// Chooses the ``ImageInput`` for a command-line argument by what it is, never by its name.
 public enum ImageInputs {
@@ -34,12 +35,20 @@ public enum ImageInputs {
   /// Whether the file has the cramfs magic in either byte order at offset 0 or 512 (after a pad), and is
   /// not a tar archive.
   static func startsWithCramfsMagic(_ path: String) throws(CramfsError) -> Bool {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw SystemCall.error("cannot open \(path)", path: path) }
-    defer { close(fd) }
+    let fd: FileDescriptor
+    do {
+      fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec)
+    } catch {
+      throw SystemCall.error("cannot open \(path)", errno: error.rawValue, path: path)
+    }
+    defer { try? fd.close() }
     var head = [UInt8](repeating: 0, count: Superblock.padSize + 4)
-    let count = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-    guard count >= 0 else { throw SystemCall.error("cannot read \(path)", path: path) }
+    let count: Int
+    do {
+      count = try head.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }
+    } catch {
+      throw SystemCall.error("cannot read \(path)", thrown: error, path: path)
+    }
     func hasMagic(at offset: Int) -> Bool {
       guard offset + 4 <= count else { return false }
       let word = head[offset..<offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

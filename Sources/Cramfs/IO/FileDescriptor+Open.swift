@@ -1,0 +1,44 @@
+import struct SystemPackage.Errno
+import struct SystemPackage.FileDescriptor
+import struct SystemPackage.FilePermissions
+
+extension FileDescriptor {
+  /// Opens `path` as given, byte for byte, through swift-system's `open` (retried on `EINTR`).
+  ///
+  /// A `FilePath` would normalize the path first (`"file/"` would open `"file"`, which `open(2)` refuses);
+  /// host paths from the command line and from directory scans go through unchanged instead.
+  ///
+  /// - Throws: the `Errno` of the failed `open`, for `SystemCall/error(_:errno:path:)`.
+  package static func open(
+    path: String, _ mode: AccessMode, options: OpenOptions = [], permissions: FilePermissions? = nil
+  ) throws(Errno) -> FileDescriptor {
+    // `withCString` rethrows untyped errors: the result comes out as a value.
+    try path.withCString { name in
+      Result { () throws(Errno) in try open(cString: name, mode, options: options, permissions: permissions) }
+    }.get()
+  }
+
+  /// Opens the host path `pathBytes` (not necessarily UTF-8), as `open(path:_:options:permissions:)`.
+  package static func open(
+    pathBytes: [UInt8], _ mode: AccessMode, options: OpenOptions = [], permissions: FilePermissions? = nil
+  ) throws(Errno) -> FileDescriptor {
+    var terminated = pathBytes
+    terminated.append(0)
+    return try terminated.withUnsafeBufferPointer { (buffer) throws(Errno) in
+      try buffer.withMemoryRebound(to: CChar.self) { (name) throws(Errno) in
+        try open(cString: name.baseAddress!, mode, options: options, permissions: permissions)
+      }
+    }
+  }
+
+  private static func open(
+    cString name: UnsafePointer<CChar>, _ mode: AccessMode, options: OpenOptions, permissions: FilePermissions?
+  ) throws(Errno) -> FileDescriptor {
+    do {
+      return try open(name, mode, options: options, permissions: permissions)
+    } catch {
+      // swift-system's `open` throws only `Errno`, untyped.
+      throw Errno(rawValue: SystemCall.code(of: error))
+    }
+  }
+}
