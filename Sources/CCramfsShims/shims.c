@@ -90,8 +90,6 @@ int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms) {
   }
 }
 
-int CCramfsShims_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
-
 int CCramfsShims_open_tmpfile(const char *directory) {
   int fd = open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   return fd >= 0 ? fd : -errno;

@@ -26,9 +26,6 @@ int CCramfsShims_userfaultfd_wake(int fd, void *start, size_t length);
 /// Waits until `fd` or `wake_fd` is readable or `timeout_ms` passes; returns 1 if `fd` is, 2 if `wake_fd` is, 0 on timeout, -errno.
 int CCramfsShims_poll_two(int fd, int wake_fd, int timeout_ms);
 
-/// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
-int CCramfsShims_pipe_cloexec(int fds[2]);
-
 /// open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600): an unnamed file in `directory` that vanishes if
 /// the process dies before it is linked; returns the descriptor or -errno (-EOPNOTSUPP where the file
 /// system cannot).

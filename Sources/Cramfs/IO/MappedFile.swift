@@ -3,7 +3,9 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SystemPackage
+import struct SystemPackage.FileDescriptor
+import struct SystemPackage.FilePath
+import struct SystemPackage.Stat
 
 /// A whole file mapped read-only into memory; unmapped when the last reference goes.
 ///
@@ -25,19 +27,22 @@ public final class MappedFile: @unchecked Sendable {
     do {
       fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
     } catch {
-      throw CramfsError(.io, "cannot open \(path): \(error)", path: path)
+      throw SystemCall.error("cannot open \(path)", thrown: error, path: path)
     }
     defer { try? fd.close() }
-    var info = stat()
-    guard fstat(fd.rawValue, &info) == 0 else {
-      throw SystemCall.error("cannot stat \(path)", path: path)
+    let info: SystemPackage.Stat  // not Cramfs.Stat, an entry's attributes
+    do {
+      info = try fd.stat()
+    } catch {
+      throw SystemCall.error("cannot stat \(path)", errno: error.rawValue, path: path)
     }
-    guard info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFBLK else {
+    guard info.type == .regular || info.type == .blockSpecial else {
       throw CramfsError(.io, "\(path) is not a regular file", path: path)
     }
-    var length = Int(info.st_size)
-    if info.st_mode & S_IFMT == S_IFBLK {
-      length = Int(lseek(fd.rawValue, 0, SEEK_END))
+    var length = Int(info.size)
+    if info.type == .blockSpecial {
+      // A device's size is where its end is (a failed seek, -1 before, maps nothing: 0 here).
+      length = Int((try? fd.seek(offset: 0, from: .end)) ?? 0)
     }
     guard length > 0 else {
       bytes = UnsafeRawBufferPointer(start: nil, count: 0)

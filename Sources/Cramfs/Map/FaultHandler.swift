@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import struct SystemPackage.FileDescriptor
 import CCramfsShims
 import Synchronization
 
@@ -42,8 +43,10 @@ final class PageSource: Sendable {
 /// own page at once; worker threads (one per core, up to four) fill the read-ahead window that ``FillPlan``
 /// queues after a sequential fault, a chunk of consecutive pages per `UFFDIO_COPY`.
 final class FaultHandler: @unchecked Sendable {
-  private let fd: Int32
-  private let wake: (read: Int32, write: Int32)
+  /// The userfaultfd (the shims' ioctls and reads take its `rawValue`).
+  private let fd: FileDescriptor
+  /// A byte written here wakes the fault thread's `poll` to stop it.
+  private let wake: (read: FileDescriptor, write: FileDescriptor)
   /// Page 0 of the mapping; page numbers are block numbers of the file.
   private let base: UnsafeMutableRawPointer
   private let pageSize: Int
@@ -60,18 +63,18 @@ final class FaultHandler: @unchecked Sendable {
   /// `userfaultfd`.
   init?(base: UnsafeMutableRawPointer, firstPage: Int, pageCount: Int, source: PageSource) {
     let pageSize = source.pageSize
-    let fd = CCramfsShims_userfaultfd_open()
-    guard fd >= 0 else { return nil }
-    var pipeFds: [Int32] = [-1, -1]
+    let raw = CCramfsShims_userfaultfd_open()
+    guard raw >= 0 else { return nil }
+    let fd = FileDescriptor(rawValue: raw)
     let start = base + firstPage * pageSize
-    guard CCramfsShims_userfaultfd_register(fd, start, (pageCount - firstPage) * pageSize) == 0,
-      CCramfsShims_pipe_cloexec(&pipeFds) == 0
+    guard CCramfsShims_userfaultfd_register(fd.rawValue, start, (pageCount - firstPage) * pageSize) == 0,
+      let pipe = try? FileDescriptor.pipe(options: .closeOnExec)
     else {
-      close(fd)
+      try? fd.close()
       return nil
     }
     self.fd = fd
-    wake = (pipeFds[0], pipeFds[1])
+    wake = (pipe.readEnd, pipe.writeEnd)
     self.base = base
     self.pageSize = pageSize
     self.source = source
@@ -93,25 +96,24 @@ final class FaultHandler: @unchecked Sendable {
 
   /// Stops every thread (a worker finishes the chunk it holds) and closes the descriptors.
   func stop() {
-    var byte: UInt8 = 1
-    _ = write(wake.write, &byte, 1)
+    _ = try? wake.write.writeAll([1])
     faultThread?.join()
     plan.withLock { $0.isStopping = true }
     for _ in workers { sem_post(work) }
     for worker in workers { worker.join() }
     sem_destroy(work)
     work.deallocate()
-    close(fd)
-    close(wake.read)
-    close(wake.write)
+    try? fd.close()
+    try? wake.read.close()
+    try? wake.write.close()
   }
 
   private func faultLoop() {
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
     defer { scratch.deallocate() }
-    while CCramfsShims_poll_two(fd, wake.read, -1) == 1 {
+    while CCramfsShims_poll_two(fd.rawValue, wake.read.rawValue, -1) == 1 {
       var faultAddress: UInt64 = 0
-      while CCramfsShims_userfaultfd_read_fault(fd, &faultAddress) == 1 {
+      while CCramfsShims_userfaultfd_read_fault(fd.rawValue, &faultAddress) == 1 {
         guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(faultAddress)) else { continue }
         let decision = plan.withLock { $0.fault(at: (pointer - base) / pageSize) }
         // The faulting thread first; the workers take the window meanwhile.
@@ -153,11 +155,11 @@ final class FaultHandler: @unchecked Sendable {
     // Counted before the copy: the woken thread may read the counter at once.
     source.filled.add(pages.count, ordering: .relaxed)
     let destination = base + pages.lowerBound * pageSize
-    let copied = CCramfsShims_userfaultfd_copy(fd, destination, buffer, pages.count * pageSize) == 0
+    let copied = CCramfsShims_userfaultfd_copy(fd.rawValue, destination, buffer, pages.count * pageSize) == 0
     plan.withLock { $0.finished(pages, copied: copied, byWorker: byWorker) }
     if !copied {
       source.filled.subtract(pages.count, ordering: .relaxed)
-      _ = CCramfsShims_userfaultfd_wake(fd, destination, pages.count * pageSize)
+      _ = CCramfsShims_userfaultfd_wake(fd.rawValue, destination, pages.count * pageSize)
     }
   }
 }

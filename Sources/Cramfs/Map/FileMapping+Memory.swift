@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import struct SystemPackage.FileDescriptor
 
 extension FileMapping {
   /// Bytes of anonymous memory this mapping holds now: the `Anonymous:` lines of `/proc/self/smaps` for
@@ -27,14 +28,12 @@ extension FileMapping {
 
 /// The whole content of a small file that `stat` reports as empty (as `/proc` files are).
 func readWholeFile(_ path: String) -> String? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
+  guard let fd = try? FileDescriptor.open(path: path, .readOnly, options: .closeOnExec) else { return nil }
+  defer { try? fd.close() }
   var bytes: [UInt8] = []
   var chunk = [UInt8](repeating: 0, count: 65536)
   while true {
-    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    if count < 0 { return nil }
+    guard let count = try? chunk.withUnsafeMutableBytes({ try fd.read(into: $0) }) else { return nil }
     if count == 0 { break }
     bytes.append(contentsOf: chunk[0..<count])
   }

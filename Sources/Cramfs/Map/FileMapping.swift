@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import struct SystemPackage.FileDescriptor
 import CCramfsShims
 import Synchronization
 
@@ -97,11 +98,11 @@ public final class FileMapping: @unchecked Sendable {
     if let file = image.backingFile {
       let verdict = try XIPAnalysis.analyze(node, path: node.nameString, in: image, physicalBase: UInt64(file.imageOffset))
       if verdict.directPages > 0, let offset = verdict.directOffset {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
+        if let fd = try? FileDescriptor.open(path: file.path, .readOnly, options: .closeOnExec) {
           let flags = MAP_FIXED | (writable ? MAP_PRIVATE : MAP_SHARED)
-          let mapped = mmap(region, verdict.directPages * pageSize, protection, flags, fd, off_t(file.imageOffset + offset))
-          close(fd)
+          // No mmap in swift-system: the raw descriptor, which the mapping does not need kept open.
+          let mapped = mmap(region, verdict.directPages * pageSize, protection, flags, fd.rawValue, off_t(file.imageOffset + offset))
+          try? fd.close()
           if mapped == region { direct = verdict.directPages }
         }
       }
