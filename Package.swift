@@ -37,12 +37,15 @@ let package = Package(
       ]),
     // libfuse 3 (low-level API) and the FUSE file system behind `cramfs mount`; Linux only.
     .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
-    .target(name: "CramfsFUSE", dependencies: ["Cramfs", "CFuse"]),
+    .target(
+      name: "CramfsFUSE",
+      dependencies: ["Cramfs", "CFuse", .product(name: "SystemPackage", package: "swift-system")]),
     // Command implementations shared by the three executables.
     .target(
       name: "CramfsCommands",
       dependencies: [
         "Cramfs", "CCrypto", "CCramfsShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "SystemPackage", package: "swift-system"),
         .target(name: "CramfsFUSE", condition: .when(platforms: [.linux])),
       ]),
     .executableTarget(name: "cramfs", dependencies: ["CramfsCommands"]),

@@ -3,6 +3,7 @@ import Cramfs
 #if canImport(Glibc)
   import Glibc
 #endif
+import struct SystemPackage.FileDescriptor
 
 extension Stat {
   /// A `struct stat` with these attributes: the kernel's inode number, one link, times 0, the image's
@@ -39,6 +40,6 @@ extension CramfsError {
 /// Writes `cramfs: <kind>: <message>` to standard error in one write (threads do not interleave lines).
 func writeLogLine(_ kind: String, _ message: String) {
   let flat = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-  var line = Array("cramfs: \(kind): \(flat)\n".utf8)
-  line.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
+  let line = Array("cramfs: \(kind): \(flat)\n".utf8)
+  _ = try? line.withUnsafeBytes { try FileDescriptor.standardError.write($0) }
 }

@@ -5,8 +5,11 @@ import Cramfs
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import struct SystemPackage.FileDescriptor
+import struct SystemPackage.FilePermissions
 
-/// Buffered output to a file descriptor with `write(2)`: large writes, retried on `EINTR` and short writes.
+/// Buffered output to a file descriptor with swift-system's `writeAll`: large writes, retried on `EINTR` and
+/// short writes.
 ///
 ///     FileOutput.standardOutput.write("hello\n")
 ///     try FileOutput.standardOutput.flush()
@@ -14,16 +17,24 @@ import Cramfs
 /// Not thread-safe: the command-line tools write from one thread.
 public final class FileOutput: @unchecked Sendable {
   /// Standard output, buffered.
-  public static let standardOutput = FileOutput(descriptor: 1, name: "standard output")
+  public static let standardOutput = FileOutput(descriptor: .standardOutput, name: "standard output")
   /// Standard error; callers flush after each message.
-  public static let standardError = FileOutput(descriptor: 2, name: "standard error", capacity: 0)
+  public static let standardError = FileOutput(descriptor: .standardError, name: "standard error", capacity: 0)
 
-  public let descriptor: Int32
+  /// Where the bytes go; not closed by this object.
+  public let descriptor: FileDescriptor
+  /// The stream's name in messages ("standard output", a path).
   public let name: String
   private var buffer: [UInt8] = []
   private let capacity: Int
 
-  public init(descriptor: Int32, name: String, capacity: Int = 1 << 16) {
+  /// Output to `descriptor`, which the caller keeps open (and closes) while this object is used.
+  ///
+  /// - Parameters:
+  ///   - descriptor: the open descriptor written to.
+  ///   - name: the stream's name in messages.
+  ///   - capacity: bytes buffered before a write; 0 writes at each call.
+  public init(descriptor: FileDescriptor, name: String, capacity: Int = 1 << 16) {
     self.descriptor = descriptor
     self.name = name
     self.capacity = capacity
@@ -64,20 +75,12 @@ public final class FileOutput: @unchecked Sendable {
   }
 
   private func writeUnbuffered(_ bytes: UnsafeRawBufferPointer) throws(CramfsError) {
-    var rest = bytes
-    while !rest.isEmpty {
-      let written = systemWrite(descriptor, rest.baseAddress, rest.count)
-      if written < 0 {
-        if errno == EINTR { continue }
-        throw SystemCall.error("cannot write to \(name)")
-      }
-      rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+    do {
+      try descriptor.writeAll(bytes)
+    } catch {
+      throw SystemCall.error("cannot write to \(name)", thrown: error)
     }
   }
-}
-
-private func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
-  write(fd, pointer, count)
 }
 
 extension FileOutput {
@@ -85,20 +88,25 @@ extension FileOutput {
   ///
   /// - Throws: ``CramfsError/Code/io`` naming the file and the system's reason.
   static func writeFile(_ path: String, contents: String) throws(CramfsError) {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-    guard descriptor >= 0 else {
-      throw SystemCall.error("cannot create \(path)", path: path)
+    let descriptor: FileDescriptor
+    do {
+      descriptor = try FileDescriptor.open(
+        path: path, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: FilePermissions(rawValue: 0o666))
+    } catch {
+      throw SystemCall.error("cannot create \(path)", errno: error.rawValue, path: path)
     }
     let file = FileOutput(descriptor: descriptor, name: path)
     do {
       try file.write(contents)
       try file.flush()
     } catch {
-      close(descriptor)
+      try? descriptor.close()
       throw error
     }
-    guard close(descriptor) == 0 else {
-      throw SystemCall.error("cannot write \(path)", path: path)
+    do {
+      try descriptor.close()
+    } catch {
+      throw SystemCall.error("cannot write \(path)", thrown: error, path: path)
     }
   }
 }

@@ -7,14 +7,7 @@ import Cramfs
 #elseif canImport(Darwin)
   import Darwin
 #endif
-
-private func rawWrite(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
-  #if canImport(Glibc)
-    Glibc.write(fd, pointer, count)
-  #else
-    Darwin.write(fd, pointer, count)
-  #endif
-}
+import struct SystemPackage.FileDescriptor
 
 /// `--progress` / `--no-progress`: a progress line on standard error, by default only when it is a terminal.
 public struct ProgressOptions: ParsableArguments {
@@ -27,7 +20,7 @@ public struct ProgressOptions: ParsableArguments {
 
   /// Whether to show progress: as asked, else when standard error is a terminal and `quiet` is false.
   public func isEnabled(quiet: Bool = false) -> Bool {
-    progress ?? (!quiet && isatty(2) == 1)
+    progress ?? (!quiet && isatty(FileDescriptor.standardError.rawValue) == 1)
   }
 }
 
@@ -138,20 +131,14 @@ final class ProgressDisplay: Sendable {
     var text = line.format(snapshot, baseline: start.counters, elapsed: seconds)
     // A line longer than the terminal would wrap, and `\r` would then leave the wrapped part behind at
     // every draw: cut it to the width (the text is ASCII), asked each time since a window can be resized.
-    let columns = Int(CCramfsShims_terminal_columns(2))
+    let columns = Int(CCramfsShims_terminal_columns(FileDescriptor.standardError.rawValue))
     if columns > 1 && text.utf8.count >= columns { text = String(text.prefix(columns - 1)) }
     write(text + "\u{1B}[K\r")
   }
 
-  /// Writes straight to descriptor 2 (not through ``FileOutput``, whose buffer is the main thread's).
+  /// Writes straight to standard error (not through ``FileOutput``, whose buffer is the main thread's).
   private func write(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-      let count = bytes.withUnsafeBytes { rawWrite(2, $0.baseAddress, $0.count) }
-      if count < 0 && errno == EINTR { continue }
-      // A display that cannot be written is no reason to fail the work.
-      guard count > 0 else { return }
-      bytes = bytes.dropFirst(count)
-    }
+    // A display that cannot be written is no reason to fail the work.
+    _ = try? FileDescriptor.standardError.writeAll(text.utf8)
   }
 }
