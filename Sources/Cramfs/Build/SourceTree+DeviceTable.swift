@@ -114,7 +114,7 @@ extension SourceTree {
         dataSize: 0, device: device))
     let new = entries.count - 1
     let position = entries[parent].children.partitioningIndex {
-      !entries[$0].name.lexicographicallyPrecedes(name)
+      !entries[$0].name.precedesInByteOrder(name)
     }
     entries[parent].children.insert(new, at: position)
     tableWarnings.set(truncationWarnings(of: new, location: location), for: new)
@@ -128,7 +128,7 @@ extension SourceTree {
   /// The index of the child of `directory` named `name` (children are sorted by bytes).
   private func child(named name: [UInt8], of directory: Int) -> Int? {
     let children = entries[directory].children
-    let position = children.partitioningIndex { !entries[$0].name.lexicographicallyPrecedes(name) }
+    let position = children.partitioningIndex { !entries[$0].name.precedesInByteOrder(name) }
     guard position < children.count, entries[children[position]].name == name else { return nil }
     return children[position]
   }

@@ -203,7 +203,7 @@ private struct Scanner {
       names.append(name)
     }
     // Array comparison of UInt8 is unsigned byte order, which is `strcmp` order for names without NUL.
-    names.sort { $0.lexicographicallyPrecedes($1) }
+    names.sort { $0.precedesInByteOrder($1) }
     return names
   }
 

@@ -91,7 +91,7 @@ struct TreeChecker {
     if !names.insert(entry.name).inserted {
       sink.error(.duplicateName, "duplicate name in its directory", offset: entry.offset, path: path)
     } else if context.superblock.flags.contains(.sortedDirectories), let previous = previousName,
-      !previous.lexicographicallyPrecedes(entry.name)
+      !previous.precedesInByteOrder(entry.name)
     {
       sink.error(
         .unsortedEntries,

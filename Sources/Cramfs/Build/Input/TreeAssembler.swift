@@ -144,7 +144,7 @@ public struct TreeAssembler {
       let byName = childrenByName[Int(old)]
       childrenByName[Int(old)] = [:]
       guard !byName.isEmpty else { continue }
-      let children = byName.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value)
+      let children = byName.sorted { $0.key.precedesInByteOrder($1.key) }.map(\.value)
       stack.append(contentsOf: children.reversed())
       sortedChildren[Int(old)] = children
     }
