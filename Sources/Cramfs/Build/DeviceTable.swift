@@ -240,22 +240,14 @@ public struct DeviceTable: Sendable, Hashable {
       throw SystemCall.error("cannot open device table \(path)", errno: error.rawValue, path: path)
     }
     defer { try? fd.close() }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let count: Int
-      do {
-        // Retried on EINTR by swift-system.
-        count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
-      } catch {
-        throw SystemCall.error("cannot read device table \(path)", thrown: error, path: path)
-      }
-      if count == 0 { break }
-      bytes.append(contentsOf: chunk[0..<count])
-      guard bytes.count <= maxFileSize else {
-        throw CramfsError(
-          .limitExceeded, "device table \(path) is over \(maxFileSize >> 20) MiB", path: path)
-      }
+    let bytes: [UInt8]?
+    do {
+      bytes = try fd.readToEnd(limit: maxFileSize)
+    } catch {
+      throw SystemCall.error("cannot read device table \(path)", errno: error.rawValue, path: path)
+    }
+    guard let bytes else {
+      throw CramfsError(.limitExceeded, "device table \(path) is over \(maxFileSize >> 20) MiB", path: path)
     }
     return bytes
   }

@@ -42,3 +42,24 @@ extension FileDescriptor {
     }
   }
 }
+
+extension FileDescriptor {
+  /// Reads from the current position to the end of the file in 64 KiB reads (retried on `EINTR`), for files
+  /// whose size `stat` does not tell (`/proc`, pipes) or need not. Nil if the file holds more than `limit`
+  /// bytes.
+  package func readToEnd(limit: Int = .max) throws(Errno) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count: Int
+      do {
+        count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+      } catch {
+        throw Errno(rawValue: SystemCall.code(of: error))
+      }
+      if count == 0 { return bytes }
+      bytes.append(contentsOf: chunk[0..<count])
+      if bytes.count > limit { return nil }
+    }
+  }
+}

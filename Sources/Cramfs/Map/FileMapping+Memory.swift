@@ -30,12 +30,6 @@ extension FileMapping {
 func readWholeFile(_ path: String) -> String? {
   guard let fd = try? FileDescriptor.open(path: path, .readOnly, options: .closeOnExec) else { return nil }
   defer { try? fd.close() }
-  var bytes: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 65536)
-  while true {
-    guard let count = try? chunk.withUnsafeMutableBytes({ try fd.read(into: $0) }) else { return nil }
-    if count == 0 { break }
-    bytes.append(contentsOf: chunk[0..<count])
-  }
+  guard let bytes = try? fd.readToEnd() else { return nil }
   return String(decoding: bytes, as: UTF8.self)
 }
