@@ -99,10 +99,74 @@ public struct BlockLocation: Hashable, Sendable {
   package static func locate(
     block index: Int, tableOffset: Int, fileSize: Int, blockSize: Int, in view: ByteView
   ) throws(CramfsError) -> BlockLocation {
+    do {
+      return try find(block: index, tableOffset: tableOffset, fileSize: fileSize, blockSize: blockSize, in: view)
+    } catch {
+      throw error.error
+    }
+  }
+
+  /// Why a block cannot be located, described only when asked: a damaged image can have millions of
+  /// unlocatable blocks, and the checker keeps the text of only the first thousand problems.
+  package struct Failure: Error {
+    package enum Reason {
+      /// A pointer or a direct block's length prefix lies outside the image.
+      case wordOutOfBounds(bytes: Int)
+      /// A classic block's end pointer lies before its start.
+      case endsBeforeStart(end: Int, start: Int)
+      /// The stored length is above the kernel's limit for its kind.
+      case badLength(Int, limit: Int)
+    }
+
+    package var block: Int
+    package var reason: Reason
+    /// The offset of the word out of bounds, or of the block's pointer.
+    package var offset: Int
+    package var viewSize: Int
+
+    /// `outOfBounds` for a word outside the image, otherwise `corrupted`.
+    package var isOutOfBounds: Bool {
+      if case .wordOutOfBounds = reason { return true }
+      return false
+    }
+
+    package var error: CramfsError {
+      switch reason {
+      case .wordOutOfBounds(let bytes):
+        CramfsError(
+          .outOfBounds,
+          "a \(bytes * 8)-bit word of \(bytes) bytes at 0x\(String(offset, radix: 16)) runs past the end of the image (0x\(String(viewSize, radix: 16)) bytes)",
+          offset: offset)
+      case .endsBeforeStart(let end, let start):
+        CramfsError(
+          .corrupted, "block \(block) ends at 0x\(String(end, radix: 16)) before it starts at 0x\(String(start, radix: 16))",
+          offset: offset)
+      case .badLength(let length, let limit):
+        CramfsError(.corrupted, "block \(block) has a bad stored length \(length) (limit \(limit))", offset: offset)
+      }
+    }
+  }
+
+  /// ``locate(block:tableOffset:fileSize:blockSize:in:)`` with the failure left undescribed.
+  package static func find(
+    block index: Int, tableOffset: Int, fileSize: Int, blockSize: Int, in view: ByteView
+  ) throws(Failure) -> BlockLocation {
     let blockCount = (fileSize + blockSize - 1) / blockSize
     precondition(index >= 0 && index < blockCount, "block index out of range")
+    func word(at offset: Int) throws(Failure) -> UInt32 {
+      guard let value = view.uint32IfInside(at: offset) else {
+        throw Failure(block: index, reason: .wordOutOfBounds(bytes: 4), offset: offset, viewSize: view.count)
+      }
+      return value
+    }
+    func lengthPrefix(at offset: Int) throws(Failure) -> Int {
+      guard let value = view.uint16IfInside(at: offset) else {
+        throw Failure(block: index, reason: .wordOutOfBounds(bytes: 2), offset: offset, viewSize: view.count)
+      }
+      return Int(value)
+    }
     let pointerOffset = tableOffset + index * 4
-    let pointer = BlockPointer(rawValue: try view.uint32(at: pointerOffset))
+    let pointer = BlockPointer(rawValue: try word(at: pointerOffset))
     var location: BlockLocation
     if pointer.isDirect {
       var start = pointer.directStart
@@ -118,20 +182,20 @@ public struct BlockLocation: Hashable, Sendable {
         }
         location = BlockLocation(kind: kind, start: start, length: length, pointer: pointer)
       } else {
-        let length = Int(try view.uint16(at: start))
+        let length = try lengthPrefix(at: start)
         start += 2
         location = BlockLocation(kind: length == 0 ? .hole : .directCompressed, start: start, length: length, pointer: pointer)
       }
     } else {
       var start = tableOffset + blockCount * 4
       if index > 0 {
-        let previous = BlockPointer(rawValue: try view.uint32(at: pointerOffset - 4))
+        let previous = BlockPointer(rawValue: try word(at: pointerOffset - 4))
         if previous.isDirect {
           start = previous.directStart
           if previous.isUncompressed {
             start += blockSize
           } else {
-            start += 2 + Int(try view.uint16(at: start))
+            start += 2 + (try lengthPrefix(at: start))
           }
         } else {
           start = Int(previous.value)
@@ -139,9 +203,7 @@ public struct BlockLocation: Hashable, Sendable {
       }
       let end = Int(pointer.value)
       guard end >= start else {
-        throw CramfsError(
-          .corrupted, "block \(index) ends at 0x\(String(end, radix: 16)) before it starts at 0x\(String(start, radix: 16))",
-          offset: pointerOffset)
+        throw Failure(block: index, reason: .endsBeforeStart(end: end, start: start), offset: pointerOffset, viewSize: view.count)
       }
       let length = end - start
       let kind: BlockKind = length == 0 ? .hole : (pointer.isUncompressed ? .uncompressed : .compressed)
@@ -149,8 +211,7 @@ public struct BlockLocation: Hashable, Sendable {
     }
     let limit = location.kind.isStoredVerbatim ? blockSize : 2 * blockSize
     guard location.length <= limit else {
-      throw CramfsError(
-        .corrupted, "block \(index) has a bad stored length \(location.length) (limit \(limit))", offset: pointerOffset)
+      throw Failure(block: index, reason: .badLength(location.length, limit: limit), offset: pointerOffset, viewSize: view.count)
     }
     return location
   }

@@ -41,6 +41,44 @@ package struct ByteView: @unchecked Sendable {
     return byteOrder.decode(bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
   }
 
+  /// The word at `offset`, or nil when it is not inside the view (for callers that describe the
+  /// failure themselves, and only when someone reads the description).
+  @inlinable
+  public func uint32IfInside(at offset: Int) -> UInt32? {
+    guard contains(offset: offset, length: 4) else { return nil }
+    return byteOrder.decode(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+  }
+
+  /// The 16-bit word at `offset`, or nil when it is not inside the view.
+  @inlinable
+  public func uint16IfInside(at offset: Int) -> UInt16? {
+    guard contains(offset: offset, length: 2) else { return nil }
+    return byteOrder.decode(bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+  }
+
+  /// Whether every byte of `[offset, offset + length)` is zero; false when the range is not inside the view.
+  public func isZero(_ offset: Int, _ length: Int) -> Bool {
+    guard contains(offset: offset, length: length) else { return false }
+    guard length > 0 else { return true }
+    // Thirty-two bytes at a time, OR-ed together, through the base pointer (the range is checked above):
+    // long runs of zero padding are common (XIP alignment), and this runs in every open of an image.
+    let base = bytes.baseAddress! + offset
+    var position = 0
+    var bits: UInt64 = 0
+    while length - position >= 32 {
+      bits |= base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+        | base.loadUnaligned(fromByteOffset: position + 8, as: UInt64.self)
+        | base.loadUnaligned(fromByteOffset: position + 16, as: UInt64.self)
+        | base.loadUnaligned(fromByteOffset: position + 24, as: UInt64.self)
+      position += 32
+    }
+    while position < length {
+      bits |= UInt64(base.load(fromByteOffset: position, as: UInt8.self))
+      position += 1
+    }
+    return bits == 0
+  }
+
   /// The bytes `[offset, offset + length)`, without copying.
   @inlinable
   public func slice(_ offset: Int, _ length: Int, _ what: @autoclosure () -> String = "a range") throws(CramfsError) -> UnsafeRawBufferPointer {

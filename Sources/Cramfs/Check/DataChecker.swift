@@ -145,9 +145,9 @@ struct DataChecker {
     }
     let location: BlockLocation
     do {
-      location = try BlockLocation.locate(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
+      location = try BlockLocation.find(block: index, tableOffset: table, fileSize: size, blockSize: blockSize, in: view)
     } catch {
-      sink.add(Diagnostic(code: error.code == .outOfBounds ? .blockOutOfRange : .badBlockLength, error: error, path: path))
+      sink.error(error.isOutOfBounds ? .blockOutOfRange : .badBlockLength, error.error.message, offset: error.offset, path: path)
       return false
     }
     let pointer = location.pointer

@@ -107,8 +107,8 @@ struct TreeChecker {
       sink.error(.emptyName, "entry has a zero-length name", offset: entry.offset, path: path)
       return
     }
-    if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
-      sink.error(code, message, offset: entry.offset + Inode.encodedSize, path: path)
+    if let problem = DirectoryScanner.nameProblem(entry.name) {
+      sink.error(problem.code, problem.message, offset: entry.offset + Inode.encodedSize, path: path)
     }
     if !entry.name.isEmpty && entry.paddingCount > 3 {
       sink.error(

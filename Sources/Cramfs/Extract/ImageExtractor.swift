@@ -146,8 +146,8 @@ struct Extraction {
     let directory = directories[parent]
     // Files count when written (file pass); the rest when created here, or refused.
     if entry.inode.fileType != .regular { options.progress?.addEntries() }
-    if let (code, message) = DirectoryScanner.nameProblem(entry.name) {
-      sink.error(code, "refused to extract: \(message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
+    if let problem = DirectoryScanner.nameProblem(entry.name) {
+      sink.error(problem.code, "refused to extract: \(problem.message)", offset: entry.offset, path: DirectoryScanner.join(directory.path, entry.name))
       return nil
     }
     guard names.insert(entry.name).inserted else {

@@ -66,7 +66,7 @@ enum BlockSizeDetector {
     for file in inventory.files where file.size > smallest {
       guard survivors.count > 1, inflated < inflationBudget else { break }
       for blockSize in survivors.sorted() {
-        guard let location = try? BlockLocation.locate(block: 0, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view),
+        guard let location = try? BlockLocation.find(block: 0, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view),
           location.kind == .compressed || location.kind == .directCompressed
         else { continue }
         inflated += 1
@@ -170,31 +170,52 @@ struct LayoutCheck {
         budgetExhausted = true
         break
       }
-      if let problem = layOut(file: index) { report("\(inventory.files[index].path): \(problem)") }
+      if let problem = layOut(file: index), countProblem() { firstProblem = "\(inventory.files[index].path): \(problem)" }
     }
     checkTiling()
   }
 
-  private mutating func report(_ problem: String) {
+  /// Counts a problem; true for the first, the only one described (a wrong candidate can have thousands).
+  private mutating func countProblem() -> Bool {
     problems += 1
-    if firstProblem == nil { firstProblem = problem }
+    return firstProblem == nil
+  }
+
+  /// What of a file does not fit the candidate block size.
+  private enum LayoutProblem: CustomStringConvertible {
+    case tableRunsPastEnd(pointers: Int)
+    case unlocatable(BlockLocation.Failure)
+    case uncompressedLength(block: Int, length: Int, blockSize: Int, expected: Int)
+    case noZlibHeader(block: Int, at: Int)
+    case blockRunsPastEnd(block: Int)
+
+    var description: String {
+      switch self {
+      case .tableRunsPastEnd(let count): "its table of \(count) pointers runs past the end of the image"
+      case .unlocatable(let failure): failure.error.message
+      case .uncompressedLength(let block, let length, let blockSize, let expected):
+        "block \(block) is stored uncompressed in \(length) bytes where a \(blockSize)-byte block holds \(expected)"
+      case .noZlibHeader(let block, let start): "block \(block) at 0x\(String(start, radix: 16)) does not start with a zlib header"
+      case .blockRunsPastEnd(let block): "block \(block) runs past the end of the image"
+      }
+    }
   }
 
   /// Records the file's table and blocks; returns what does not fit, if anything.
-  private mutating func layOut(file index: Int) -> String? {
+  private mutating func layOut(file index: Int) -> LayoutProblem? {
     let file = inventory.files[index]
     let count = (file.size + blockSize - 1) / blockSize
     guard view.contains(offset: file.tableOffset, length: 4 * count) else {
-      return "its table of \(count) pointers runs past the end of the image"
+      return .tableRunsPastEnd(pointers: count)
     }
     extents.append((file.tableOffset, file.tableOffset + 4 * count, index, true))
     for block in 0..<count {
       pointersRead += 1
       let location: BlockLocation
       do {
-        location = try BlockLocation.locate(block: block, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view)
+        location = try BlockLocation.find(block: block, tableOffset: file.tableOffset, fileSize: file.size, blockSize: blockSize, in: view)
       } catch {
-        return error.message
+        return .unlocatable(error)
       }
       let expected = min(blockSize, file.size - block * blockSize)
       var stored = location.start..<location.end
@@ -205,18 +226,18 @@ struct LayoutCheck {
         stored = (location.start - 2)..<location.start
       case .uncompressed:
         guard location.length == expected else {
-          return "block \(block) is stored uncompressed in \(location.length) bytes where a \(blockSize)-byte block holds \(expected)"
+          return .uncompressedLength(block: block, length: location.length, blockSize: blockSize, expected: expected)
         }
       case .directUncompressed, .directUncompressedFullLastPage:
         break
       case .compressed, .directCompressed:
         guard Self.startsWithZlibHeader(view, at: location.start, length: location.length) else {
-          return "block \(block) at 0x\(String(location.start, radix: 16)) does not start with a zlib header"
+          return .noZlibHeader(block: block, at: location.start)
         }
         if location.kind == .directCompressed { stored = (location.start - 2)..<location.end }
       }
       guard view.contains(offset: stored.lowerBound, length: stored.count) else {
-        return "block \(block) runs past the end of the image"
+        return .blockRunsPastEnd(block: block)
       }
       extents.append((stored.lowerBound, stored.upperBound, index, false))
     }
@@ -231,14 +252,21 @@ struct LayoutCheck {
     for extent in extents.dropFirst() {
       guard problems < BlockSizeDetector.problemCap else { return }
       if extent.start < reach.end {
-        report("\(describe(extent.owner)) at 0x\(String(extent.start, radix: 16)) overlaps \(describe(reach.owner))")
+        if countProblem() {
+          firstProblem = "\(describe(extent.owner)) at 0x\(String(extent.start, radix: 16)) overlaps \(describe(reach.owner))"
+        }
       } else if reach.isTable, !isZero(reach.end..<extent.start) {
-        report("\(describe(reach.owner)): non-zero bytes follow its pointer table (0x\(String(reach.end, radix: 16))-0x\(String(extent.start, radix: 16)))")
+        if countProblem() {
+          firstProblem =
+            "\(describe(reach.owner)): non-zero bytes follow its pointer table (0x\(String(reach.end, radix: 16))-0x\(String(extent.start, radix: 16)))"
+        }
       }
       if extent.end > reach.end { reach = extent }
     }
     if reach.isTable, !budgetExhausted, !isZero(reach.end..<view.count) {
-      report("\(describe(reach.owner)): non-zero bytes follow its pointer table at 0x\(String(reach.end, radix: 16))")
+      if countProblem() {
+        firstProblem = "\(describe(reach.owner)): non-zero bytes follow its pointer table at 0x\(String(reach.end, radix: 16))"
+      }
     }
   }
 
@@ -247,8 +275,7 @@ struct LayoutCheck {
   }
 
   private func isZero(_ range: Range<Int>) -> Bool {
-    guard let bytes = try? view.slice(range.lowerBound, range.count) else { return false }
-    return bytes.allSatisfy { $0 == 0 }
+    view.isZero(range.lowerBound, range.count)
   }
 
   /// RFC 1950: deflate (method 8) with a window of at most 32 KiB, no preset dictionary, and a header

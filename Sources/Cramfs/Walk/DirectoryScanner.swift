@@ -54,29 +54,57 @@ enum DirectoryScanner {
     return (entries, nil)
   }
 
+  /// Why a name cannot be a file name; the message is made only when asked (damaged images have many).
+  struct NameProblem {
+    var code: Diagnostic.Code
+    var name: [UInt8]
+
+    var message: String {
+      switch code {
+      case .emptyName: "entry has an empty name"
+      case .dotName: "entry is named '\(displayName(name))'"
+      case .slashInName: "name '\(displayName(name))' contains '/'"
+      default: "name '\(displayName(name))' contains a NUL byte"
+      }
+    }
+  }
+
   /// Why `name` cannot be a file name (nil when it can): empty, `.`, `..`, or containing `/` or NUL.
-  static func nameProblem(_ name: [UInt8]) -> (code: Diagnostic.Code, message: String)? {
-    if name.isEmpty { return (.emptyName, "entry has an empty name") }
-    if name == [0x2E] || name == [0x2E, 0x2E] { return (.dotName, "entry is named '\(displayName(name))'") }
-    if name.contains(0x2F) { return (.slashInName, "name '\(displayName(name))' contains '/'") }
-    if name.contains(0) { return (.nulInName, "name '\(displayName(name))' contains a NUL byte") }
-    return nil
+  static func nameProblem(_ name: [UInt8]) -> NameProblem? {
+    let code: Diagnostic.Code
+    if name.isEmpty {
+      code = .emptyName
+    } else if name == [0x2E] || name == [0x2E, 0x2E] {
+      code = .dotName
+    } else if name.contains(0x2F) {
+      code = .slashInName
+    } else if name.contains(0) {
+      code = .nulInName
+    } else {
+      return nil
+    }
+    return NameProblem(code: code, name: name)
   }
 
   /// The name for messages and paths: invalid UTF-8 repaired, NUL shown as `\0`.
   static func displayName(_ name: [UInt8]) -> String {
-    String(decoding: name, as: UTF8.self).replacingNUL()
+    guard name.contains(0) else { return String(decoding: name, as: UTF8.self) }
+    // NUL is a whole UTF-8 character, so replacing it before decoding repairs the rest alike.
+    var shown: [UInt8] = []
+    shown.reserveCapacity(name.count + 8)
+    for byte in name {
+      if byte == 0 {
+        shown.append(UInt8(ascii: "\\"))
+        shown.append(UInt8(ascii: "0"))
+      } else {
+        shown.append(byte)
+      }
+    }
+    return String(decoding: shown, as: UTF8.self)
   }
 
   /// `parent/name`, with `/` as the root's path.
   static func join(_ parent: String, _ name: [UInt8]) -> String {
     (parent == "/" ? "" : parent) + "/" + displayName(name)
-  }
-}
-
-extension String {
-  fileprivate func replacingNUL() -> String {
-    guard utf8.contains(0) else { return self }
-    return String(unicodeScalars.map { $0 == "\0" ? "\\0" : String($0) }.joined())
   }
 }
