@@ -233,12 +233,7 @@ public struct DeviceTable: Sendable, Hashable {
   }
 
   private static func readFile(_ path: String) throws(CramfsError) -> [UInt8] {
-    let fd: FileDescriptor
-    do {
-      fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec)
-    } catch {
-      throw SystemCall.error("cannot open device table \(path)", errno: error.rawValue, path: path)
-    }
+    let fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec, orThrow: "cannot open device table \(path)")
     defer { try? fd.close() }
     let bytes: [UInt8]?
     do {

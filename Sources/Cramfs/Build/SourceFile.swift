@@ -19,11 +19,8 @@ final class SourceFile: ContentReader, @unchecked Sendable {
     let path = String(decoding: pathBytes, as: UTF8.self)
     self.path = path
     self.size = size
-    do {
-      descriptor = try FileDescriptor.open(pathBytes: pathBytes, .readOnly, options: [.closeOnExec, .noFollow])
-    } catch {
-      throw SystemCall.error("cannot open \(path)", errno: error.rawValue, path: path)
-    }
+    descriptor = try FileDescriptor.open(
+      pathBytes: pathBytes, .readOnly, options: [.closeOnExec, .noFollow], path: path, orThrow: "cannot open \(path)")
     let length: Int64
     do {
       length = try descriptor.stat().size

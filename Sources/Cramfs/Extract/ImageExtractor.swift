@@ -35,12 +35,8 @@ public enum ImageExtractor {
     } else if errno != EEXIST {
       throw SystemCall.error("cannot create \(directory)", path: directory)
     }
-    let root: FileDescriptor
-    do {
-      root = try FileDescriptor.open(path: directory, .readOnly, options: [.directory, .closeOnExec])
-    } catch {
-      throw SystemCall.error("cannot open \(directory)", errno: error.rawValue, path: directory)
-    }
+    let root = try FileDescriptor.open(
+      path: directory, .readOnly, options: [.directory, .closeOnExec], orThrow: "cannot open \(directory)")
     if !created && !options.overwrite && HostDirectory.isNonEmpty(root) {
       try? root.close()
       throw CramfsError(.targetNotEmpty, "\(directory) exists and is not empty", path: directory)

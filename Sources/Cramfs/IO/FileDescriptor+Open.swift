@@ -31,6 +31,29 @@ extension FileDescriptor {
     }
   }
 
+  /// `open(path:_:options:permissions:)` that fails with the one-line error every caller gives:
+  /// `message` (such as `cannot open <path>`), the system's reason, and `path`.
+  package static func open(
+    path: String, _ mode: AccessMode, options: OpenOptions = [], orThrow message: @autoclosure () -> String
+  ) throws(CramfsError) -> FileDescriptor {
+    do {
+      return try open(path: path, mode, options: options)
+    } catch {
+      throw SystemCall.error(message(), errno: error.rawValue, path: path)
+    }
+  }
+
+  /// `open(pathBytes:_:options:permissions:)` that fails as `open(path:_:options:orThrow:)`, naming `path`.
+  package static func open(
+    pathBytes: [UInt8], _ mode: AccessMode, options: OpenOptions = [], path: String, orThrow message: @autoclosure () -> String
+  ) throws(CramfsError) -> FileDescriptor {
+    do {
+      return try open(pathBytes: pathBytes, mode, options: options)
+    } catch {
+      throw SystemCall.error(message(), errno: error.rawValue, path: path)
+    }
+  }
+
   private static func open(
     cString name: UnsafePointer<CChar>, _ mode: AccessMode, options: OpenOptions, permissions: FilePermissions?
   ) throws(Errno) -> FileDescriptor {

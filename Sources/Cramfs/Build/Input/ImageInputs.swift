@@ -35,12 +35,7 @@ public enum ImageInputs {
   /// Whether the file has the cramfs magic in either byte order at offset 0 or 512 (after a pad), and is
   /// not a tar archive.
   static func startsWithCramfsMagic(_ path: String) throws(CramfsError) -> Bool {
-    let fd: FileDescriptor
-    do {
-      fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec)
-    } catch {
-      throw SystemCall.error("cannot open \(path)", errno: error.rawValue, path: path)
-    }
+    let fd = try FileDescriptor.open(path: path, .readOnly, options: .closeOnExec, orThrow: "cannot open \(path)")
     defer { try? fd.close() }
     var head = [UInt8](repeating: 0, count: Superblock.padSize + 4)
     let count: Int
