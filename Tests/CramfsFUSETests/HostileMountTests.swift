@@ -26,7 +26,7 @@ struct HostileMountTests {
     options.xipPatterns = ["/xip"]
     let original = try readBytes(try workspace.make(tree, options, name: "original"))
 
-    var mounted = 0, refused = 0, eio = 0, crashes = 0, hangs = 0, stuck = 0
+    var mounted = 0, refused = 0, eio = 0, crashes = 0, hangs = 0, stuck = 0, filesRead = 0, bytesRead = 0
     for index in 0..<200 {
       var bytes = original
       if index % 2 == 0 {
@@ -49,16 +49,35 @@ struct HostileMountTests {
       }
       mounted += 1
       let walk = try MountTools.run(
-        "/usr/bin/timeout", ["-s", "KILL", "20", "/bin/sh", "-c", "find \"$1\" -ls >/dev/null; find \"$1\" -type f -exec cat {} + >/dev/null", "sh", mount.mountPoint],
+        "/usr/bin/timeout", ["-s", "KILL", "20", "/bin/sh", "-c", Self.walkAndRead, "sh", mount.mountPoint],
         timeout: 30)
       if walk.status == 128 + 9 || walk.status == -1 { hangs += 1 }
       eio += walk.standardError.components(separatedBy: "Input/output error").count - 1
+      let counts = Self.readCounts(in: walk.standardError)
+      filesRead += counts.files
+      bytesRead += counts.bytes
       if !mount.process.isRunning, mount.process.terminationReason == .uncaughtSignal { crashes += 1 }
       _ = try? mount.unmount()
       if MountTools.isMounted(mount.mountPoint) { stuck += 1 }
     }
-    print("hostile mounts: 200 images, \(mounted) mounted, \(refused) refused, \(eio) EIO, \(crashes) crashes, \(hangs) hangs, \(stuck) left mounted")
+    print("hostile mounts: 200 images, \(mounted) mounted, \(refused) refused, \(filesRead) file reads (\(bytesRead) bytes), \(eio) EIO, \(crashes) crashes, \(hangs) hangs, \(stuck) left mounted")
     #expect(crashes == 0 && hangs == 0 && stuck == 0)
-    #expect(mounted > 50 && eio > 0, "the mutations did not exercise the mount: \(mounted) mounted, \(eio) EIO")
+    #expect(mounted > 50 && eio > 0 && filesRead > 0, "the mutations did not exercise the mount: \(mounted) mounted, \(filesRead) file reads, \(eio) EIO")
+  }
+
+  /// Lists the whole mount, then reads every regular file through it and reports on standard error how many
+  /// files were read and how many bytes came back (`read: N files, B bytes`).
+  static let walkAndRead = """
+    find "$1" -ls >/dev/null
+    files=$(find "$1" -type f | wc -l)
+    bytes=$(find "$1" -type f -exec cat {} + | wc -c)
+    echo "read: $files files, $bytes bytes" >&2
+    """
+
+  /// The counts of `walkAndRead`'s last line; zero when the walk was killed before it.
+  static func readCounts(in standardError: String) -> (files: Int, bytes: Int) {
+    guard let line = standardError.split(separator: "\n").last(where: { $0.hasPrefix("read: ") }) else { return (0, 0) }
+    let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+    return numbers.count == 2 ? (numbers[0], numbers[1]) : (0, 0)
   }
 }
